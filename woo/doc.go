@@ -1,0 +1,27 @@
+// Package woo is a client for the WooCommerce REST API (wc/v3) that is fast,
+// polite and safe for bulk-creating personalized coupons.
+//
+// Fast: batches are split into chunks of at most 100 items (or the smaller
+// limit a store announced with 413) and sent concurrently, up to a configured
+// number of requests in flight.
+//
+// Polite: every HTTP attempt, retries included, waits on one adaptive rate
+// limiter. Each 429 halves the rate (at most once per second); quiet periods
+// raise it again in small steps up to the configured ceiling. Retry-After,
+// RateLimit-Reset and RateLimit-Retry-After are honoured, for the retrying
+// request and for every other request of the client.
+//
+// Safe: requests that create coupons are never retried blindly. When the store
+// may have applied a create although no clear answer arrived (a timeout, a
+// dropped connection, a 5xx, a garbled 2xx), the error matches
+// errors.Is(err, ErrOutcomeUnknown) so the caller can reconcile by code.
+// Credentials are never sent as Basic auth or query parameters over plain
+// HTTP, and secrets never appear in errors or log lines.
+//
+// The package follows the layout of google/go-github: NewClient with
+// functional options, services sharing one struct (Coupons, Customers,
+// Orders, Reports), one checkResponse that turns non-2xx answers into
+// *APIError, and iterators over paginated collections that page with page=
+// and X-WP-TotalPages (never the Link header, which a TLS-terminating proxy
+// can send with the wrong scheme).
+package woo
