@@ -1,0 +1,293 @@
+package mailer
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+
+	gomail "github.com/wneessen/go-mail"
+)
+
+// Address is a mailbox: an optional display name and an email address.
+type Address struct {
+	Name  string
+	Email string
+}
+
+// Message is one email ready to be built and delivered.
+//
+// Names and Subject may come from untrusted data: control characters in them
+// (CR, LF, TAB, …) are replaced by spaces. Email addresses, MessageID and
+// ListUnsubscribe URLs containing them are rejected by [Build].
+type Message struct {
+	// Key is the caller's identifier for the message, echoed in its Result
+	// and used for the Outbox file name when MessageID is empty.
+	Key     string
+	From    Address
+	ReplyTo *Address
+	To      Address
+	Subject string
+	// Text and HTML are the two alternative bodies; at least one is required.
+	Text, HTML string
+	// MessageID is the Message-ID header, with or without angle brackets
+	// (see [MessageID]); empty means a random one.
+	MessageID string
+	// Date is the Date header; zero means the time of building.
+	Date time.Time
+	// ListUnsubscribe holds mailto:, https: or http: URLs for the
+	// List-Unsubscribe header.
+	ListUnsubscribe []string
+	// OneClickUnsubscribe adds List-Unsubscribe-Post: List-Unsubscribe=One-Click
+	// (RFC 8058); it requires an https URL in ListUnsubscribe.
+	OneClickUnsubscribe bool
+}
+
+// Status is the outcome class of one delivery.
+type Status int
+
+const (
+	// Delivered means the server (or the outbox folder) accepted the message.
+	Delivered Status = iota + 1
+	// TempFailure means the message was not delivered but a later attempt may
+	// succeed (4xx reply, broken connection, cap reached, cancelled run).
+	TempFailure
+	// PermFailure means the message can never be delivered as it is (5xx
+	// reply for that recipient, or a message that cannot be built).
+	PermFailure
+)
+
+// String returns "delivered", "temporary failure" or "permanent failure".
+func (s Status) String() string {
+	switch s {
+	case Delivered:
+		return "delivered"
+	case TempFailure:
+		return "temporary failure"
+	case PermFailure:
+		return "permanent failure"
+	}
+	return fmt.Sprintf("Status(%d)", int(s))
+}
+
+// Result is the outcome of one message: reported exactly once per message.
+type Result struct {
+	// Key is Message.Key.
+	Key    string
+	Status Status
+	// Reply is the server's last reply ("250 2.0.0 queued as …", "550 5.1.1
+	// no such user"), or a short description for the outbox and for failures
+	// that happened before the server answered ("hourly cap reached").
+	Reply string
+	// Err is nil for Delivered and describes the failure otherwise.
+	Err error
+}
+
+// ErrInvalidMessage is wrapped by every error Build returns for a message
+// that can never be built as it is.
+var ErrInvalidMessage = errors.New("mailer: invalid message")
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidMessage}, args...)...)
+}
+
+// MessageID returns the Message-ID, in angle brackets, that couponbridge uses
+// for the email of campaign to email: the same campaign and recipient always
+// give the same ID, so a resend is recognisable, while the ID reveals neither.
+// domain should be the sender's domain; empty means "localhost".
+func MessageID(campaign, email, domain string) string {
+	sum := sha256.Sum256([]byte(campaign + "\x00" + strings.ToLower(strings.TrimSpace(email))))
+	id := strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:20]))
+	domain = strings.TrimSpace(domain)
+	if domain == "" || strings.ContainsFunc(domain, invalidIDRune) || strings.ContainsAny(domain, "@") {
+		domain = "localhost"
+	}
+	return "<couponbridge." + id + "@" + domain + ">"
+}
+
+// Build returns the RFC 5322 bytes of msg (CRLF line endings, quoted-printable
+// UTF-8 parts, multipart/alternative when both bodies are set). The output is
+// a pure function of msg when Date and MessageID are set. The SMTP sender and
+// the outbox both send exactly these bytes (preceded by a DKIM-Signature
+// header when signing is configured).
+func Build(msg Message) ([]byte, error) {
+	b, _, err := build(msg)
+	return b, err
+}
+
+// build returns the bytes and the Message-ID used (without angle brackets).
+func build(msg Message) ([]byte, string, error) {
+	from, err := mailbox("From", msg.From)
+	if err != nil {
+		return nil, "", err
+	}
+	to, err := mailbox("To", msg.To)
+	if err != nil {
+		return nil, "", err
+	}
+	var replyTo *mail.Address
+	if msg.ReplyTo != nil && msg.ReplyTo.Email != "" {
+		if replyTo, err = mailbox("Reply-To", *msg.ReplyTo); err != nil {
+			return nil, "", err
+		}
+	}
+	if msg.Text == "" && msg.HTML == "" {
+		return nil, "", invalidf("message to %s has neither a text nor an HTML body", to.Address)
+	}
+	id, err := messageIDValue(msg.MessageID, from.Address)
+	if err != nil {
+		return nil, "", err
+	}
+	unsub, err := unsubscribeURIs(msg.ListUnsubscribe, msg.OneClickUnsubscribe)
+	if err != nil {
+		return nil, "", err
+	}
+	date := msg.Date
+	if date.IsZero() {
+		date = time.Now()
+	}
+
+	// A deterministic boundary keeps Build a pure function of msg; it is
+	// derived from the whole content so it cannot occur inside a part.
+	h := sha256.New()
+	for _, s := range []string{id, msg.Subject, msg.Text, msg.HTML} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	boundary := "cb-" + hex.EncodeToString(h.Sum(nil)[:16])
+
+	m := gomail.NewMsg(gomail.WithNoDefaultUserAgent(), gomail.WithEncoding(gomail.EncodingQP),
+		gomail.WithCharset(gomail.CharsetUTF8), gomail.WithBoundary(boundary))
+	m.SetAddrHeaderFromMailAddress(gomail.HeaderFrom, from)
+	m.SetAddrHeaderFromMailAddress(gomail.HeaderTo, to)
+	if replyTo != nil {
+		m.ReplyToMailAddress(replyTo)
+	}
+	m.Subject(cleanHeaderText(msg.Subject))
+	m.SetDateWithValue(date)
+	m.SetMessageIDWithValue(id)
+	// Generic headers are written sorted; go-mail's preformatted ones (its
+	// SetListUnsubscribe) come out in map order, which would make Build
+	// non-deterministic.
+	if len(unsub) > 0 {
+		m.SetGenHeader(gomail.HeaderListUnsubscribe, "<"+strings.Join(unsub, ">, <")+">")
+		if msg.OneClickUnsubscribe {
+			m.SetGenHeader(gomail.HeaderListUnsubscribePost, "List-Unsubscribe=One-Click")
+		}
+	}
+	switch {
+	case msg.Text != "" && msg.HTML != "":
+		m.SetBodyString(gomail.TypeTextPlain, msg.Text)
+		m.AddAlternativeString(gomail.TypeTextHTML, msg.HTML)
+	case msg.Text != "":
+		m.SetBodyString(gomail.TypeTextPlain, msg.Text)
+	default:
+		m.SetBodyString(gomail.TypeTextHTML, msg.HTML)
+	}
+	var buf bytes.Buffer
+	if _, err := m.WriteTo(&buf); err != nil {
+		return nil, "", fmt.Errorf("mailer: writing message to %s: %w", to.Address, err)
+	}
+	return buf.Bytes(), id, nil
+}
+
+// mailbox validates an address taken from data and returns it with a
+// display name cleaned of control characters.
+func mailbox(field string, a Address) (*mail.Address, error) {
+	email := strings.TrimSpace(a.Email)
+	if email == "" {
+		return nil, invalidf("%s address is empty", field)
+	}
+	if strings.ContainsFunc(email, unicode.IsControl) {
+		return nil, invalidf("%s address %q contains control characters", field, email)
+	}
+	parsed, err := mail.ParseAddress(email)
+	if err != nil || parsed.Address != email || parsed.Name != "" {
+		return nil, invalidf("%s address %q is not a plain email address", field, email)
+	}
+	return &mail.Address{Name: cleanHeaderText(a.Name), Address: email}, nil
+}
+
+// cleanHeaderText turns every control character (CR, LF, TAB, NUL, …) into
+// a space, collapses runs of spaces and trims: text from data can never end
+// a header line.
+func cleanHeaderText(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func invalidIDRune(r rune) bool {
+	return r <= ' ' || r >= 0x7f || r == '<' || r == '>' || r == '"' || r == '\\' || r == ',' || r == ';' || r == '(' || r == ')' || r == '[' || r == ']'
+}
+
+// messageIDValue validates id (angle brackets optional) or makes a random one
+// in the domain of from; it returns the ID without brackets.
+func messageIDValue(id, from string) (string, error) {
+	id = strings.TrimSpace(id)
+	if id == "" {
+		var b [16]byte
+		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+		domain := from[strings.LastIndexByte(from, '@')+1:]
+		if domain == "" || strings.ContainsFunc(domain, invalidIDRune) {
+			domain = "localhost"
+		}
+		return "couponbridge." + hex.EncodeToString(b[:]) + "@" + domain, nil
+	}
+	bare := strings.TrimSuffix(strings.TrimPrefix(id, "<"), ">")
+	left, right, ok := strings.Cut(bare, "@")
+	if !ok || left == "" || right == "" || strings.Contains(right, "@") ||
+		strings.ContainsFunc(bare, func(r rune) bool { return r != '@' && invalidIDRune(r) }) {
+		return "", invalidf("Message-ID %q is not of the form <left@right> with printable ASCII", id)
+	}
+	return bare, nil
+}
+
+// unsubscribeURIs validates the List-Unsubscribe URLs.
+func unsubscribeURIs(uris []string, oneClick bool) ([]string, error) {
+	var out []string
+	hasHTTPS := false
+	for _, u := range uris {
+		u = strings.TrimSpace(u)
+		if u == "" {
+			continue
+		}
+		if strings.ContainsFunc(u, func(r rune) bool { return r <= ' ' || r >= 0x7f || r == '<' || r == '>' || r == ',' || r == '"' }) {
+			return nil, invalidf("List-Unsubscribe URL %q contains spaces, control characters, non-ASCII or one of <>,\"", u)
+		}
+		p, err := url.Parse(u)
+		if err != nil {
+			return nil, invalidf("List-Unsubscribe URL %q: %v", u, err)
+		}
+		switch p.Scheme {
+		case "https", "http":
+			if p.Host == "" {
+				return nil, invalidf("List-Unsubscribe URL %q has no host", u)
+			}
+			hasHTTPS = hasHTTPS || p.Scheme == "https"
+		case "mailto":
+			if p.Opaque == "" {
+				return nil, invalidf("List-Unsubscribe URL %q has no address", u)
+			}
+		default:
+			return nil, invalidf("List-Unsubscribe URL %q: scheme must be mailto, https or http", u)
+		}
+		out = append(out, u)
+	}
+	if oneClick && !hasHTTPS {
+		return nil, invalidf("one-click unsubscribe (RFC 8058) needs an https List-Unsubscribe URL")
+	}
+	return out, nil
+}
