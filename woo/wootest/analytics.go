@@ -130,9 +130,9 @@ func (s *Store) analyticsCustomers(q *request) response {
 			continue
 		case have[1] && (r.lastOrder == nil || r.lastOrder.Before(bounds[1])):
 			continue
-		case minOrders >= 0 && r.ordersCount < minOrders:
+		case minOrders >= 0 && !atLeast(r.ordersCount, minOrders, maxOrders >= 0):
 			continue
-		case maxOrders >= 0 && r.ordersCount > maxOrders:
+		case maxOrders >= 0 && !atMost(r.ordersCount, maxOrders, minOrders >= 0):
 			continue
 		}
 		list = append(list, r)
@@ -245,4 +245,22 @@ func (s *Store) analyticsJSON(r *analyticsRow, baseURL string) json.RawMessage {
 		{"avg_order_value", avg},
 		{"_links", links},
 	})
+}
+
+// atLeast applies orders_count_min as WooCommerce Admin's customers data
+// store does: alone it is strict ("more than N"); together with
+// orders_count_max both bounds include their value ("between").
+func atLeast(count, min int, bothBounds bool) bool {
+	if bothBounds {
+		return count >= min
+	}
+	return count > min
+}
+
+// atMost is the orders_count_max half of the same rule.
+func atMost(count, max int, bothBounds bool) bool {
+	if bothBounds {
+		return count <= max
+	}
+	return count < max
 }

@@ -265,10 +265,17 @@ func TestAnalyticsCustomersIncludesGuestsAndFilters(t *testing.T) {
 	if g := byEmail["guest@example.com"]; g["user_id"] != nil || g["orders_count"] != float64(1) {
 		t.Errorf("guest row = %v", g)
 	}
-	if got := emails(get("?orders_count_min=1")); len(got) != 2 {
-		t.Errorf("orders_count_min=1 = %v, want ann and guest", got)
+	// orders_count_min alone is strict in WooCommerce: "more than 0".
+	if got := emails(get("?orders_count_min=0")); len(got) != 2 {
+		t.Errorf("orders_count_min=0 = %v, want ann and guest", got)
 	}
-	if got := emails(get("?last_order_before=2025-04-01T00:00:00&orders_count_min=1")); len(got) != 1 || got["guest@example.com"] == nil {
+	if got := emails(get("?orders_count_min=1")); len(got) != 1 || got["guest@example.com"] != nil {
+		t.Errorf("orders_count_min=1 = %v, want only ann (2 orders): the bound is strict", got)
+	}
+	if got := emails(get("?orders_count_min=1&orders_count_max=1")); len(got) != 1 || got["guest@example.com"] == nil {
+		t.Errorf("orders_count_min=1&orders_count_max=1 = %v, want only the guest: with both bounds they include", got)
+	}
+	if got := emails(get("?last_order_before=2025-04-01T00:00:00&orders_count_min=0")); len(got) != 1 || got["guest@example.com"] == nil {
 		t.Errorf("last_order_before = %v, want only guest", got)
 	}
 	if got := emails(get("?last_order_after=2025-04-01T00:00:00")); len(got) != 1 || got["ann@example.com"] == nil {
