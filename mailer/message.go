@@ -49,6 +49,15 @@ type Message struct {
 	// OneClickUnsubscribe adds List-Unsubscribe-Post: List-Unsubscribe=One-Click
 	// (RFC 8058); it requires an https URL in ListUnsubscribe.
 	OneClickUnsubscribe bool
+	// Prepare, when set, is called once, right before the message is handed
+	// over (before MAIL FROM on SMTP, before the file is written in the
+	// outbox) and after every wait for a rate, a cap or a connection. If
+	// it returns an error the message is not sent and is reported as a
+	// TempFailure carrying that error. Callers use it to record "handing
+	// over now" as late as possible, so that a crash can leave in doubt
+	// only the messages really in flight. It may be called from several
+	// goroutines at once (one per connection).
+	Prepare func() error
 }
 
 // Status is the outcome class of one delivery.

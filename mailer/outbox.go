@@ -65,6 +65,12 @@ func (o *Outbox) Send(ctx context.Context, msgs []Message, report func(Result)) 
 			name = emlFileName(msg.Key)
 		}
 		path := filepath.Join(o.dir, name)
+		if msg.Prepare != nil {
+			if err := msg.Prepare(); err != nil {
+				report(Result{Key: msg.Key, Status: TempFailure, Reply: "not written: " + err.Error(), Err: err})
+				continue
+			}
+		}
 		if err := writeFileAtomic(path, raw); err != nil {
 			stop = fmt.Errorf("mailer: outbox: %w", err)
 			report(Result{Key: msg.Key, Status: TempFailure, Reply: "not written", Err: stop})

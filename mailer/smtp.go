@@ -505,6 +505,7 @@ func (s *SMTPSender) deliver(ctx context.Context, conn *smtpConn, msg Message) (
 	to := (&mail.Address{Address: strings.TrimSpace(msg.To.Email)}).String()
 	log := s.opts.logger.With("key", msg.Key)
 
+	prepared := false
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			if err := sleepCtx(ctx, s.backoff(attempt)); err != nil {
@@ -546,6 +547,14 @@ func (s *SMTPSender) deliver(ctx context.Context, conn *smtpConn, msg Message) (
 				continue
 			}
 		}
+		if !prepared && msg.Prepare != nil {
+			if err := msg.Prepare(); err != nil {
+				s.caps.release(slot)
+				res.Status, res.Reply, res.Err = TempFailure, "not sent: "+err.Error(), err
+				return res, conn, nil
+			}
+		}
+		prepared = true
 		reply, txErr := s.transact(conn, from, to, raw)
 		if txErr == nil {
 			conn.lastUsed = time.Now()
