@@ -1,0 +1,201 @@
+package campaign
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/couponbridge/couponbridge/mailer"
+	"github.com/couponbridge/couponbridge/woo"
+)
+
+// CouponFinder looks a coupon up by code; *woo.CouponsService satisfies it.
+type CouponFinder interface {
+	GetByCode(ctx context.Context, code string) (*woo.Coupon, error)
+}
+
+// ErrResendRefused is matched by the errors of Resend that --force would
+// override: the code was redeemed or has expired.
+var ErrResendRefused = errors.New("resend refused")
+
+// ErrNoRecipient is returned when a campaign has no row for an address.
+var ErrNoRecipient = errors.New("no such recipient in the campaign")
+
+// Resender sends a recipient the email of their code again: the same code
+// (no new coupon is created), the same message with the same Message-ID, so
+// that it is recognisable as the same email, and records the resend in the
+// ledger.
+type Resender struct {
+	Ledger *Ledger
+	// Coupons reads the coupon's live state before sending.
+	Coupons CouponFinder
+	Mail    MailSender
+	// Location is the store's time zone (expiry dates in the email); default UTC.
+	Location *time.Location
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// ResendOptions control one resend.
+type ResendOptions struct {
+	// Force sends even when the code was redeemed or has expired.
+	Force bool
+}
+
+// ResendResult says what was sent.
+type ResendResult struct {
+	Campaign  string
+	Email     string
+	Code      string
+	MessageID string
+	// Forced is true when Force overrode a refusal; Overridden says which.
+	Forced     bool
+	Overridden string
+}
+
+func (r *Resender) now() time.Time {
+	if r.Now == nil {
+		return time.Now()
+	}
+	return r.Now()
+}
+
+// Resend emails the code of email in campaign c again.
+//
+// It refuses a row whose coupon was never emailed (an issue run sends it),
+// that failed, or whose coupon is no longer in the store (pruned, deleted, or
+// replaced by someone else's coupon with the same code). A code that is
+// redeemed (usage_count ≥ 1 in the store now) or expired is refused with an
+// error matching ErrResendRefused unless opts.Force. An unconfirmed row (the
+// first email may or may not have gone) becomes emailed once the resend is
+// accepted.
+func (r *Resender) Resend(ctx context.Context, c Campaign, email string, opts ResendOptions) (ResendResult, error) {
+	res := ResendResult{Campaign: c.Name}
+	if r.Ledger == nil || r.Coupons == nil || r.Mail == nil {
+		return res, errors.New("resend: ledger, coupons and mail are required")
+	}
+	if c.ExportOnly {
+		return res, fmt.Errorf("campaign %q is export-only: its codes are not emailed", c.Name)
+	}
+	if c.Mail.Templates == nil {
+		return res, fmt.Errorf("campaign %q: no email templates", c.Name)
+	}
+	addr, err := NormalizeEmail(email)
+	if err != nil {
+		return res, fmt.Errorf("resend: %w", err)
+	}
+	res.Email = addr
+	ti, ok, err := r.Ledger.Tracked(ctx, c.Name, addr)
+	if err != nil {
+		return res, err
+	}
+	if !ok {
+		return res, fmt.Errorf("%w: %s in campaign %q", ErrNoRecipient, addr, c.Name)
+	}
+	res.Code = ti.Code
+	switch ti.State {
+	case StateEmailed, StateUnconfirmed:
+	case StatePruned:
+		return res, fmt.Errorf("%s's coupon %s expired and was pruned from the store: nothing to resend", addr, ti.Code)
+	case StateFailed:
+		return res, fmt.Errorf("%s's row failed at %s (%s): fix that first, then run issue again", addr, ti.FailedStage, ti.LastError)
+	default:
+		return res, fmt.Errorf("%s's code was never emailed (state %s): run issue to finish the campaign", addr, ti.State)
+	}
+	live, err := r.Coupons.GetByCode(ctx, ti.Code)
+	switch {
+	case woo.IsNotFound(err):
+		return res, fmt.Errorf("coupon %s of %s is no longer in the store (deleted): nothing to resend", ti.Code, addr)
+	case err != nil:
+		return res, fmt.Errorf("reading coupon %s from the store: %w", ti.Code, err)
+	case live.ID != ti.CouponID:
+		return res, fmt.Errorf("the store's coupon %s is %d, not the one issued (%d): it was replaced; nothing to resend", ti.Code, live.ID, ti.CouponID)
+	}
+	var refusals []string
+	if live.UsageCount > 0 {
+		refusals = append(refusals, fmt.Sprintf("redeemed (usage_count %d)", live.UsageCount))
+	}
+	now := r.now()
+	if live.DateExpiresGMT != nil && !live.DateExpiresGMT.IsZero() && !live.DateExpiresGMT.After(now) {
+		refusals = append(refusals, "expired on "+live.DateExpiresGMT.UTC().Format(time.RFC3339))
+	}
+	if len(refusals) > 0 {
+		why := strings.Join(refusals, " and ")
+		if !opts.Force {
+			return res, fmt.Errorf("%w: code %s of %s is %s (use --force to send it anyway)", ErrResendRefused, ti.Code, addr, why)
+		}
+		res.Forced, res.Overridden = true, why
+	}
+	msg, err := composeFor(c, ti.Issue, r.Location, now)
+	if err != nil {
+		return res, fmt.Errorf("composing the email of %s: %w", addr, err)
+	}
+	res.MessageID = msg.MessageID
+	rid, err := r.Ledger.startResend(ctx, ti.ID, opts.Force)
+	if err != nil {
+		return res, err
+	}
+	result, err := sendOne(ctx, r.Mail, msg)
+	pctx, cancel := persistCtx(ctx)
+	defer cancel()
+	if err != nil {
+		_ = r.Ledger.finishResend(pctx, rid, "failed", err.Error())
+		return res, err
+	}
+	if result.Status != mailer.Delivered {
+		reply := mailReply(result)
+		if ferr := r.Ledger.finishResend(pctx, rid, "failed", reply); ferr != nil {
+			return res, ferr
+		}
+		return res, fmt.Errorf("the mail server did not accept the resend to %s (%s): %s", addr, result.Status, reply)
+	}
+	if err := r.Ledger.finishResend(pctx, rid, "sent", mailReply(result)); err != nil {
+		return res, err
+	}
+	if ti.State == StateUnconfirmed {
+		if err := r.Ledger.confirmByResend(pctx, ti.ID, now); err != nil {
+			return res, err
+		}
+	}
+	logger := r.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	logger.Info("code resent", "campaign", c.Name, "email", addr, "forced", res.Forced, "message_id", res.MessageID)
+	return res, nil
+}
+
+// composeFor builds the email of row exactly as the issuing pipeline does,
+// with the same Message-ID.
+func composeFor(c Campaign, row Issue, loc *time.Location, now time.Time) (mailer.Message, error) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	run := &issueRun{Issuer: &Issuer{opts: IssueOptions{Location: loc, Now: func() time.Time { return now }}.withDefaults()},
+		c: c, loc: loc}
+	return run.compose(row)
+}
+
+// sendOne sends one message and returns its result.
+func sendOne(ctx context.Context, m MailSender, msg mailer.Message) (mailer.Result, error) {
+	var got *mailer.Result
+	err := m.Send(ctx, []mailer.Message{msg}, func(r mailer.Result) { got = &r })
+	if got == nil {
+		if err == nil {
+			err = errors.New("the mail sender reported no result")
+		}
+		return mailer.Result{}, err
+	}
+	return *got, nil
+}
+
+func mailReply(r mailer.Result) string {
+	reply := strings.TrimSpace(r.Reply)
+	if reply == "" && r.Err != nil {
+		reply = r.Err.Error()
+	}
+	return reply
+}
