@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/couponbridge/couponbridge/mailer"
 )
@@ -196,15 +197,30 @@ func (r *issueRun) outcome(row Issue, res mailer.Result) transition {
 
 // compose builds the message for a verified row.
 func (r *issueRun) compose(row Issue) (mailer.Message, error) {
-	m := r.c.Mail
+	return ComposeEmail(r.c, row, r.loc, r.opts.Now())
+}
+
+// ComposeEmail builds the email that carries row's code, exactly as the
+// issuing pipeline sends it: resend, reminders and preview use it too, so
+// that what the owner previews and resends is what recipients get. The
+// Message-ID depends only on the campaign and the recipient, so a resend
+// is recognisable as the same message.
+func ComposeEmail(c Campaign, row Issue, loc *time.Location, now time.Time) (mailer.Message, error) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	m := c.Mail
+	if m.Templates == nil {
+		return mailer.Message{}, fmt.Errorf("campaign %s has no email templates", c.Name)
+	}
 	d := mailer.Data{
 		FirstName: row.FirstName,
 		LastName:  row.LastName,
 		Email:     row.Email,
 		Code:      row.Code,
-		Amount:    mailer.FormatAmount(r.c.Coupon.DiscountType, r.c.Coupon.Amount, m.Currency),
+		Amount:    mailer.FormatAmount(c.Coupon.DiscountType, c.Coupon.Amount, m.Currency),
 		ExpiresAt: row.ExpiresAt,
-		Expires:   mailer.FormatExpiry(row.ExpiresAt, r.loc, m.ExpiryLayout),
+		Expires:   mailer.FormatExpiry(row.ExpiresAt, loc, m.ExpiryLayout),
 		StoreName: m.StoreName,
 		StoreURL:  m.StoreURL,
 		Fields:    row.Fields,
@@ -224,8 +240,8 @@ func (r *issueRun) compose(row Issue) (mailer.Message, error) {
 		Subject:             subject,
 		Text:                text,
 		HTML:                html,
-		MessageID:           mailer.MessageID(r.c.Name, row.Email, m.messageIDDomain()),
-		Date:                r.opts.Now(),
+		MessageID:           mailer.MessageID(c.Name, row.Email, m.messageIDDomain()),
+		Date:                now,
 		ListUnsubscribe:     m.Unsubscribe,
 		OneClickUnsubscribe: m.OneClick,
 	}

@@ -193,7 +193,7 @@ func (r *Reminders) remindPage(ctx context.Context, c Campaign, page []TrackedIs
 		if live.DateExpiresGMT != nil && !live.DateExpiresGMT.IsZero() {
 			row.ExpiresAt = live.DateExpiresGMT.Time // the expiry that holds, if moved by hand
 		}
-		msg, err := composeFor(c, row, r.Location, now)
+		msg, err := ComposeEmail(c, row, r.Location, now)
 		if err != nil {
 			pctx, cancel := persistCtx(ctx)
 			ferr := l.finishReminder(pctx, ti.ID, "failed", time.Time{}, "composing: "+err.Error())

@@ -129,7 +129,7 @@ func (r *Resender) Resend(ctx context.Context, c Campaign, email string, opts Re
 		}
 		res.Forced, res.Overridden = true, why
 	}
-	msg, err := composeFor(c, ti.Issue, r.Location, now)
+	msg, err := ComposeEmail(c, ti.Issue, r.Location, now)
 	if err != nil {
 		return res, fmt.Errorf("composing the email of %s: %w", addr, err)
 	}
@@ -166,17 +166,6 @@ func (r *Resender) Resend(ctx context.Context, c Campaign, email string, opts Re
 	}
 	logger.Info("code resent", "campaign", c.Name, "email", addr, "forced", res.Forced, "message_id", res.MessageID)
 	return res, nil
-}
-
-// composeFor builds the email of row exactly as the issuing pipeline does,
-// with the same Message-ID.
-func composeFor(c Campaign, row Issue, loc *time.Location, now time.Time) (mailer.Message, error) {
-	if loc == nil {
-		loc = time.UTC
-	}
-	run := &issueRun{Issuer: &Issuer{opts: IssueOptions{Location: loc, Now: func() time.Time { return now }}.withDefaults()},
-		c: c, loc: loc}
-	return run.compose(row)
 }
 
 // sendOne sends one message and returns its result.

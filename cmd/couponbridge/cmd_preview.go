@@ -111,42 +111,22 @@ func runPreview(env *cliEnv, o *previewOptions, args []string) error {
 
 	loc := cfg.Store.Location()
 	now := time.Now()
-	m := camp.Mail
-	expires := camp.Coupon.ExpiresAt(now, loc)
-	d := mailer.Data{
+	sample := campaign.Issue{
+		Campaign:  camp.Name,
+		Email:     o.Email,
 		FirstName: o.FirstName,
 		LastName:  o.LastName,
-		Email:     o.Email,
-		Code:      code,
-		Amount:    mailer.FormatAmount(camp.Coupon.DiscountType, camp.Coupon.Amount, m.Currency),
-		ExpiresAt: expires,
-		Expires:   mailer.FormatExpiry(expires, loc, m.ExpiryLayout),
-		StoreName: m.StoreName,
-		StoreURL:  m.StoreURL,
 		Fields:    fields,
+		Code:      code,
+		IssuedAt:  now,
+		ExpiresAt: camp.Coupon.ExpiresAt(now, loc),
 	}
-	d.ApplyURL = mailer.ApplyURL(m.ApplyURLPattern, d)
-	subject, text, html, err := m.Templates.Render(d)
+	msg, err := campaign.ComposeEmail(camp, sample, loc, now)
 	if err != nil {
 		return fmt.Errorf("rendering campaign %q: %w", o.Campaign, err)
 	}
-	domain := m.MessageIDDomain
-	msg := mailer.Message{
-		Key:                 "preview",
-		From:                m.From,
-		To:                  mailer.Address{Name: strings.TrimSpace(o.FirstName + " " + o.LastName), Email: o.Email},
-		Subject:             subject,
-		Text:                text,
-		HTML:                html,
-		MessageID:           mailer.MessageID(camp.Name, o.Email, domain),
-		Date:                now,
-		ListUnsubscribe:     m.Unsubscribe,
-		OneClickUnsubscribe: m.OneClick,
-	}
-	if m.ReplyTo.Email != "" {
-		rt := m.ReplyTo
-		msg.ReplyTo = &rt
-	}
+	msg.Key = "preview"
+	subject, text, html := msg.Subject, msg.Text, msg.HTML
 	raw, err := mailer.Build(msg) // the headers a real send would carry, checked the same way
 	if err != nil {
 		return fmt.Errorf("campaign %q: %w", o.Campaign, err)
