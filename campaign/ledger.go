@@ -176,7 +176,10 @@ func (l *Ledger) Close() error {
 	if l == nil || l.db == nil {
 		return nil
 	}
-	err := errors.Join(l.db.Close(), l.relaxed.Close())
+	err := l.db.Close()
+	if l.relaxed != l.db {
+		err = errors.Join(err, l.relaxed.Close())
+	}
 	l.db, l.relaxed = nil, nil
 	if l.lock != nil {
 		l.lock.release()
@@ -234,15 +237,18 @@ func (l *Ledger) migrate(ctx context.Context, fsys fs.FS) error {
 	) STRICT`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	var current int
-	if err := l.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+	applied, current, err := appliedMigrations(ctx, l.db)
+	if err != nil {
 		return err
 	}
 	if n := len(ms); n > 0 && current > ms[n-1].version {
 		return fmt.Errorf("%w (schema version %d, this build knows up to %d): upgrade couponbridge", ErrLedgerTooNew, current, ms[n-1].version)
 	}
+	// By set, not by the highest version: a migration numbered below one
+	// already applied (parts of the schema are versioned in ranges: 0001
+	// core, 0100 jobs, 0200 tracking) is still applied once.
 	for _, m := range ms {
-		if m.version <= current {
+		if applied[m.version] {
 			continue
 		}
 		err := l.inTx(ctx, func(tx *sql.Tx) error {
@@ -364,4 +370,110 @@ func acquireProcessLock(name string) (*processLock, error) {
 		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
 	return &processLock{f: f}, nil
+}
+
+// appliedMigrations returns the versions recorded in schema_migrations and
+// the highest of them.
+func appliedMigrations(ctx context.Context, db *sql.DB) (map[int]bool, int, error) {
+	rows, err := db.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	applied := map[int]bool{}
+	highest := 0
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, 0, err
+		}
+		applied[v] = true
+		highest = max(highest, v)
+	}
+	return applied, highest, rows.Err()
+}
+
+// OpenLedgerReadOnly opens an existing ledger for reading only: no process
+// lock, no migration, nothing written, so that status, export and report
+// work while another couponbridge process (a run, the daemon) holds the
+// ledger, and a dry run leaves no trace. SQLite's WAL lets it read a
+// consistent snapshot beside that writer. Writing methods fail. A ledger
+// newer than this build is refused (ErrLedgerTooNew); a missing one is an
+// error matching fs.ErrNotExist.
+func OpenLedgerReadOnly(ctx context.Context, path string, logger *slog.Logger) (*Ledger, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if path == "" {
+		return nil, errors.New("ledger: empty path")
+	}
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("ledger %s: path must not contain '?' or '#'", path)
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("ledger %s: %w", path, err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("ledger %s: %w", path, err)
+	}
+	// With no writer, SQLite would create -wal and -shm files for a reader.
+	// So when no process holds the ledger (a shared lock on its lock file
+	// is granted, and kept until Close so that no writer starts) and no WAL
+	// is left over from a killed run, the file is read as immutable, which
+	// creates nothing. Beside a writer, its -wal and -shm exist already.
+	lock, immutable := readerLock(path)
+	dsn := "file:" + abs + "?mode=ro&_busy_timeout=" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + "&_foreign_keys=1"
+	if immutable {
+		dsn += "&immutable=1"
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		lock.release()
+		return nil, fmt.Errorf("ledger %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(4)
+	fail := func(err error) (*Ledger, error) {
+		db.Close()
+		lock.release()
+		return nil, fmt.Errorf("ledger %s: %w", path, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		return fail(err)
+	}
+	ms, err := loadMigrations(migrationFiles)
+	if err != nil {
+		return fail(err)
+	}
+	_, current, err := appliedMigrations(ctx, db)
+	if err != nil {
+		return fail(fmt.Errorf("not a couponbridge ledger: %w", err))
+	}
+	if n := len(ms); n > 0 && current > ms[n-1].version {
+		return fail(fmt.Errorf("%w (schema version %d, this build knows up to %d): upgrade couponbridge", ErrLedgerTooNew, current, ms[n-1].version))
+	}
+	// Both handles are the same read-only pool: a write through either
+	// fails with SQLite's "attempt to write a readonly database".
+	return &Ledger{db: db, relaxed: db, path: path, lock: lock, logger: logger, now: time.Now}, nil
+}
+
+// readerLock takes a shared lock on an existing "<path>.lock" (never
+// creating it) and reports whether the ledger may be read as immutable: no
+// process writes it and no WAL is left over. Without that it returns a nil
+// lock, which is safe to release.
+func readerLock(path string) (*processLock, bool) {
+	f, err := os.Open(path + ".lock")
+	if err != nil {
+		return nil, false
+	}
+	if sharedLockFile(f) != nil {
+		f.Close()
+		return nil, false
+	}
+	if info, err := os.Stat(path + "-wal"); err == nil && info.Size() > 0 {
+		_ = unlockFile(f)
+		f.Close()
+		return nil, false
+	}
+	return &processLock{f: f}, true
 }

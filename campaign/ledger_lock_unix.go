@@ -27,6 +27,21 @@ func lockFile(f *os.File) error {
 	}
 }
 
+// sharedLockFile takes a shared advisory lock without waiting: readers may
+// hold it together, a writer's exclusive lock may not be taken beside it.
+func sharedLockFile(f *os.File) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if errors.Is(err, syscall.EAGAIN) {
+			return errWouldBlock
+		}
+		return err
+	}
+}
+
 func unlockFile(f *os.File) error {
 	return syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 }

@@ -503,3 +503,34 @@ func TestOpenLedgerIsLockedAgainstAnotherProcess(t *testing.T) {
 		t.Errorf("second process after the first closed: %q; want opened", got)
 	}
 }
+
+// TestMigrationNumberedBelowAnAppliedOneIsStillApplied: parts of the schema
+// are versioned in ranges (0001 core, 0100 jobs, 0200 tracking); a ledger
+// that already has 9000 must still get a 5000 that arrives later.
+func TestMigrationNumberedBelowAnAppliedOneIsStillApplied(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	ctx := t.Context()
+	open := func(extra map[string]string) *Ledger {
+		t.Helper()
+		lock, err := acquireProcessLock(path + ".lock")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(lock.release)
+		l, err := openLedgerDB(ctx, path, lock, slog.New(slog.DiscardHandler), ledgerTestMigrations(t, extra))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	l := open(map[string]string{"9000_high.sql": `CREATE TABLE high (id INTEGER PRIMARY KEY);`})
+	l.Close()
+	l = open(map[string]string{
+		"9000_high.sql": `CREATE TABLE high (id INTEGER PRIMARY KEY);`,
+		"5000_mid.sql":  `CREATE TABLE mid (id INTEGER PRIMARY KEY);`,
+	})
+	defer l.Close()
+	if _, err := l.db.ExecContext(ctx, `INSERT INTO mid (id) VALUES (1)`); err != nil {
+		t.Fatalf("migration 5000 was skipped because 9000 was applied first: %v", err)
+	}
+}

@@ -291,12 +291,13 @@ func checkStrict(env *cliEnv, path string) error {
 	return fmt.Errorf("--strict: %d row%s of %s rejected; nothing was done", n, plural(n), path)
 }
 
-// dryRunIssue prints what a run would do. It opens the ledger only if it
-// exists (to know who already has a code) and writes nothing.
+// dryRunIssue prints what a run would do. It opens the ledger read-only,
+// and only if it exists (to know who already has a code): it writes
+// nothing, not even a lock file, and works beside a running process.
 func dryRunIssue(ctx context.Context, env *cliEnv, cfg *Config, camp campaign.Campaign, src campaign.RecipientSource, opts campaign.IssueOptions) error {
 	var ledger *campaign.Ledger
 	if _, err := os.Stat(cfg.Ledger.Path); err == nil {
-		l, err := campaign.OpenLedger(ctx, cfg.Ledger.Path, env.Logger)
+		l, err := campaign.OpenLedgerReadOnly(ctx, cfg.Ledger.Path, env.Logger)
 		if err != nil {
 			return err
 		}

@@ -105,6 +105,8 @@ Examples:
 // openExistingLedger opens the ledger named by --ledger, or by the
 // configuration, and returns it with the store's time zone (UTC when the
 // configuration is not read). A missing ledger is an error, never created.
+// When another process holds the ledger (a run, the daemon), it is opened
+// read-only: these commands only read, and should work beside it.
 func openExistingLedger(ctx context.Context, env *cliEnv) (*campaign.Ledger, *time.Location, error) {
 	path, loc := "", time.UTC
 	if env.global != nil && env.global.changed("ledger") {
@@ -120,6 +122,10 @@ func openExistingLedger(ctx context.Context, env *cliEnv) (*campaign.Ledger, *ti
 		return nil, nil, fmt.Errorf("no ledger at %s: nothing has been issued with this configuration yet", path)
 	}
 	l, err := campaign.OpenLedger(ctx, path, env.Logger)
+	if errors.Is(err, campaign.ErrLedgerLocked) {
+		env.Logger.Debug("ledger in use by another process; reading a snapshot", "path", path)
+		l, err = campaign.OpenLedgerReadOnly(ctx, path, env.Logger)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
