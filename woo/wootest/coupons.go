@@ -760,9 +760,23 @@ func (s *Store) listCoupons(q *request) response {
 			codeID = -1 // post__in = [0]: nothing matches
 		}
 	}
+	// When the request names its coupons (include=, code=), look only at
+	// those: a read-back of 100 ids must not scan a store of 100,000. The
+	// list is sorted below, ties by id, so the order of candidates does
+	// not matter.
+	candidates := s.db.couponOrder
+	switch {
+	case codeID != 0:
+		candidates = []int64{codeID}
+	case len(include) > 0:
+		candidates = slices.Compact(slices.Sorted(slices.Values(include)))
+	}
 	var list []*coupon
-	for _, id := range s.db.couponOrder {
+	for _, id := range candidates {
 		c := s.db.Coupons[id]
+		if c == nil {
+			continue
+		}
 		switch {
 		case status == "any" && c.Status == "trash":
 			continue
