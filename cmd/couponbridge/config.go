@@ -42,6 +42,8 @@ type Config struct {
 	Ledger    LedgerConfig               `yaml:"ledger"`
 	Log       LogConfig                  `yaml:"log"`
 	Campaigns map[string]*CampaignConfig `yaml:"campaigns"`
+	Jobs      map[string]*JobConfig      `yaml:"jobs"`
+	Daemon    DaemonConfig               `yaml:"daemon"`
 
 	// src says where each key came from, for error messages.
 	src *sourceMap
@@ -254,6 +256,7 @@ func DefaultConfig() Config {
 		},
 		Ledger: LedgerConfig{Path: "couponbridge.db"},
 		Log:    LogConfig{Level: "info", Format: "text"},
+		Daemon: DefaultDaemonConfig(),
 	}
 }
 
@@ -316,6 +319,7 @@ func (c *Config) resolvePaths(dir string) {
 		abs(&cc.Email.HTMLTemplate, p+"html_template")
 		cc.Reminder.resolvePaths(dir, "campaigns."+name+".reminder", c.src)
 	}
+	c.resolveJobPaths(dir)
 }
 
 // readSecretFiles reads the *_file siblings into their secrets and the DKIM
@@ -415,6 +419,7 @@ func (c *Config) validate(v *validator) {
 		}
 		cc.validate(v, path)
 	}
+	c.validateJobs(v)
 }
 
 // emailsAnything reports whether some campaign sends email.

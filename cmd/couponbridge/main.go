@@ -35,6 +35,8 @@ func commands() []*command {
 		previewCommand(),
 		checkConfigCommand(),
 		sandboxCommand(),
+		daemonCommand(),
+		runJobCommand(),
 		versionCommand(),
 	}
 }

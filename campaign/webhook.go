@@ -1,0 +1,235 @@
+package campaign
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/couponbridge/couponbridge/woo"
+)
+
+// WebhookPath is where the daemon receives WooCommerce webhooks.
+const WebhookPath = "/webhooks/woocommerce"
+
+// DefaultWebhookMaxBody is the largest webhook body accepted: a customer or
+// order payload is a few KiB; anything near this is not WooCommerce.
+const DefaultWebhookMaxBody = 1 << 20
+
+// Webhook topics a webhook job can consume.
+const (
+	TopicCustomerCreated = "customer.created"
+	TopicOrderCreated    = "order.created"
+)
+
+// WebhookRoutes is the part of the configuration the webhook receiver
+// reads on every delivery, so that a reload takes effect at once.
+type WebhookRoutes struct {
+	// Secret is the webhook secret set in WooCommerce; empty disables the
+	// route (404).
+	Secret string
+	// Jobs lists, per topic, the jobs whose queue a delivery goes to.
+	Jobs map[string][]string
+}
+
+// DeliveryQueue stores verified deliveries: satisfied by *Ledger.
+type DeliveryQueue interface {
+	EnqueueDelivery(ctx context.Context, d Delivery, jobs []string) (duplicate bool, err error)
+}
+
+// WebhookHandler receives WooCommerce webhook deliveries on WebhookPath.
+// It answers fast and does no work beyond verifying and queueing: WooCommerce
+// disables a webhook after a few failed or slow deliveries, so the jobs
+// consume the queue later.
+type WebhookHandler struct {
+	// Queue stores deliveries (required).
+	Queue DeliveryQueue
+	// Routes returns the current secret and topic routing (required).
+	Routes func() WebhookRoutes
+	// OnQueued, if set, is called after a delivery was queued for jobs.
+	OnQueued func(jobs []string)
+	// MaxBody is the body size limit; 0 means DefaultWebhookMaxBody.
+	MaxBody int64
+	Logger  *slog.Logger
+	Metrics *Metrics
+	Now     func() time.Time
+}
+
+// queueTimeout bounds the ledger write of one delivery.
+const queueTimeout = 5 * time.Second
+
+// ServeHTTP implements http.Handler.
+func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	log := h.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	routes := h.Routes()
+	if routes.Secret == "" {
+		http.NotFound(w, r)
+		return
+	}
+	limit := h.MaxBody
+	if limit <= 0 {
+		limit = DefaultWebhookMaxBody
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.Metrics.webhookResult("rejected")
+			log.Warn("webhook: body too large", "remote", r.RemoteAddr, "limit", limit)
+			http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "cannot read body", http.StatusBadRequest)
+		return
+	}
+	d, perr := woo.ParseWebhook(r.Header, body)
+	if perr == nil && d.IsPing() && d.Signature == "" {
+		// WooCommerce pings a new webhook with webhook_id=N and no
+		// signature; it only needs a 2xx. Nothing is queued.
+		h.Metrics.webhookResult("ping")
+		log.Info("webhook: ping", "webhook_id", d.WebhookID, "remote", r.RemoteAddr)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	sig := strings.TrimSpace(r.Header.Get("X-WC-Webhook-Signature"))
+	if !woo.VerifyWebhook(body, sig, routes.Secret) {
+		reason := "bad signature"
+		if sig == "" {
+			reason = "missing signature"
+		}
+		h.Metrics.webhookResult("unauthorized")
+		log.Warn("webhook: rejected", "reason", reason, "remote", r.RemoteAddr,
+			"topic", r.Header.Get("X-WC-Webhook-Topic"), "delivery_id", r.Header.Get("X-WC-Webhook-Delivery-ID"))
+		http.Error(w, reason, http.StatusUnauthorized)
+		return
+	}
+	if perr != nil {
+		h.Metrics.webhookResult("rejected")
+		http.Error(w, perr.Error(), http.StatusBadRequest)
+		return
+	}
+	if d.IsPing() {
+		h.Metrics.webhookResult("ping")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	jobs := routes.Jobs[d.Topic]
+	if len(jobs) == 0 {
+		h.Metrics.webhookResult("ignored")
+		log.Info("webhook: no job consumes this topic", "topic", d.Topic, "delivery_id", d.DeliveryID)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	rcp, err := deliveryRecipient(d)
+	if err != nil {
+		// Answering an error would only make WooCommerce retry the same
+		// payload and eventually disable the webhook.
+		h.Metrics.webhookResult("ignored")
+		log.Warn("webhook: delivery ignored", "topic", d.Topic, "delivery_id", d.DeliveryID, "reason", err.Error())
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	id := d.DeliveryID
+	if id == "" {
+		sum := sha256.Sum256(body)
+		id = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), queueTimeout)
+	defer cancel()
+	dup, err := h.Queue.EnqueueDelivery(ctx, Delivery{
+		DeliveryID: id, WebhookID: d.WebhookID, Topic: d.Topic, Recipient: rcp, Received: now(),
+	}, jobs)
+	if err != nil {
+		log.Error("webhook: cannot queue delivery", "topic", d.Topic, "delivery_id", id, "err", err)
+		http.Error(w, "cannot queue delivery", http.StatusServiceUnavailable)
+		return
+	}
+	if dup {
+		h.Metrics.webhookResult("duplicate")
+		log.Info("webhook: repeated delivery", "topic", d.Topic, "delivery_id", id)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	h.Metrics.webhookResult("queued")
+	log.Info("webhook: queued", "topic", d.Topic, "delivery_id", id, "jobs", strings.Join(jobs, ","))
+	if h.OnQueued != nil {
+		h.OnQueued(jobs)
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// webhookPayload holds the fields of a customer or order payload the jobs use.
+type webhookPayload struct {
+	ID               int64       `json:"id"`
+	Email            string      `json:"email"`
+	FirstName        string      `json:"first_name"`
+	LastName         string      `json:"last_name"`
+	IsPayingCustomer bool        `json:"is_paying_customer"`
+	CustomerID       int64       `json:"customer_id"`
+	Status           string      `json:"status"`
+	Billing          woo.Address `json:"billing"`
+}
+
+// deliveryRecipient extracts the person a customer.* or order.* delivery is about.
+func deliveryRecipient(d *woo.WebhookDelivery) (QueuedRecipient, error) {
+	var p webhookPayload
+	if err := json.Unmarshal(d.Body, &p); err != nil {
+		return QueuedRecipient{}, errors.New("body is not a JSON object")
+	}
+	var r QueuedRecipient
+	switch d.Resource {
+	case "customer":
+		r = QueuedRecipient{Email: p.Email, FirstName: p.FirstName, LastName: p.LastName, CustomerID: p.ID, Paying: p.IsPayingCustomer}
+		if r.Email == "" {
+			r.Email = p.Billing.Email
+		}
+		if r.FirstName == "" && r.LastName == "" {
+			r.FirstName, r.LastName = p.Billing.FirstName, p.Billing.LastName
+		}
+	case "order":
+		r = QueuedRecipient{Email: p.Billing.Email, FirstName: p.Billing.FirstName, LastName: p.Billing.LastName,
+			CustomerID: p.CustomerID, Paying: isPaidStatus(p.Status)}
+	default:
+		return QueuedRecipient{}, errors.New("resource " + d.Resource + " is neither customer nor order")
+	}
+	email, err := NormalizeEmail(r.Email)
+	if err != nil {
+		return QueuedRecipient{}, errors.New("no usable email: " + err.Error())
+	}
+	r.Email = email
+	r.FirstName, r.LastName = strings.TrimSpace(r.FirstName), strings.TrimSpace(r.LastName)
+	return r, nil
+}
+
+// PaidStatuses are the order statuses that count as a paid order, for the
+// win-back window and the welcome job's "already bought" rule. on-hold is
+// left out: it means awaiting payment (bank transfer, cheque). refunded,
+// cancelled, failed, pending and draft orders are not purchases.
+var PaidStatuses = []string{"processing", "completed"}
+
+func isPaidStatus(s string) bool {
+	for _, p := range PaidStatuses {
+		if s == p {
+			return true
+		}
+	}
+	return false
+}
