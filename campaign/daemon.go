@@ -47,6 +47,11 @@ type JobSet struct {
 	// Close, if set, releases what the set holds (a mail sender) once no
 	// run uses it any more.
 	Close func() error
+	// Tracker, if set, runs at start (and after a reload) and then every
+	// TrackEvery: it syncs every campaign with the store (redemptions,
+	// orders, changes by hand) and sends the reminders that are due.
+	Tracker    *Tracker
+	TrackEvery time.Duration
 }
 
 var jobNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
@@ -77,6 +82,9 @@ func (s *JobSet) Validate() error {
 		} else if j.Campaign.ExportOnly {
 			errs = append(errs, fmt.Errorf("job %q: campaign %q is export-only; a job issues to people by email", j.Name, j.Campaign.Name))
 		}
+	}
+	if s.Tracker != nil && s.TrackEvery <= 0 {
+		errs = append(errs, errors.New("tracking: the interval must be positive"))
 	}
 	if len(s.Jobs) > 0 && s.Issue == nil {
 		errs = append(errs, errors.New("jobs: no issuing pipeline"))
@@ -411,6 +419,51 @@ func (d *Daemon) startGenerationLocked(set *JobSet) {
 			defer g.loops.Done()
 			d.loop(gctx, d.work, set, j, lock, wake)
 		}()
+	}
+	if set.Tracker != nil {
+		g.loops.Add(1)
+		d.running.Add(1)
+		go func() {
+			defer d.running.Done()
+			defer g.loops.Done()
+			d.trackLoop(gctx, d.work, set)
+		}()
+	}
+}
+
+// trackLoop runs the set's tracker at once and then every TrackEvery until
+// sched is done. Like job runs, a pass uses work, which only shutdown
+// cancels. One summary line per pass.
+func (d *Daemon) trackLoop(sched, work context.Context, set *JobSet) {
+	log := d.log.With("task", "tracking")
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-sched.Done():
+			return
+		case <-timer.C:
+		}
+		started := time.Now()
+		res, err := set.Tracker.Run(work)
+		redeemed, sent := 0, 0
+		for _, s := range res.Synced {
+			redeemed += s.NewRedeemed
+		}
+		for _, r := range res.Reminders {
+			sent += r.Sent
+		}
+		attrs := []any{"campaigns", len(res.Synced), "newly_redeemed", redeemed, "reminders_sent", sent,
+			"duration", time.Since(started).Round(time.Millisecond)}
+		if err != nil {
+			log.Error("tracking pass finished with errors", append(attrs, "err", err)...)
+		} else {
+			log.Info("tracking pass", attrs...)
+		}
+		if work.Err() != nil {
+			return
+		}
+		timer.Reset(set.TrackEvery)
 	}
 }
 

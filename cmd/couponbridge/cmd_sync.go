@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -50,21 +51,30 @@ func openTracking(ctx context.Context, env *cliEnv) (*trackingDeps, error) {
 
 func (d *trackingDeps) Close() error { return d.ledger.Close() }
 
-// syncer is the Syncer of these deps. The campaigns of names that the
-// configuration still defines are passed along, so that sync can also flag
-// amounts changed by hand.
+// syncer is the Syncer of these deps, for the campaigns of names.
 func (d *trackingDeps) syncer(env *cliEnv, names []string) *campaign.Syncer {
-	configured := map[string]campaign.Campaign{}
-	for _, name := range names {
-		if _, ok := d.cfg.Campaigns[name]; !ok {
-			continue
-		}
-		if c, err := d.cfg.campaign(name, 0); err == nil {
-			configured[name] = c
+	return d.cfg.syncer(d.ledger, d.client, env.Logger, names)
+}
+
+// syncer returns a Syncer over ledger and the store. The configured
+// campaigns among names (all of them when names is nil) are passed along,
+// so that sync can also flag amounts changed by hand.
+func (c *Config) syncer(ledger *campaign.Ledger, client *woo.Client, logger *slog.Logger, names []string) *campaign.Syncer {
+	if names == nil {
+		for name := range c.Campaigns {
+			names = append(names, name)
 		}
 	}
-	return &campaign.Syncer{Ledger: d.ledger, Coupons: d.client.Coupons, Orders: d.client.Orders, Logger: env.Logger,
-		Campaigns: configured}
+	configured := map[string]campaign.Campaign{}
+	for _, name := range names {
+		if _, ok := c.Campaigns[name]; !ok {
+			continue
+		}
+		if camp, err := c.campaign(name, 0); err == nil {
+			configured[name] = camp
+		}
+	}
+	return &campaign.Syncer{Ledger: ledger, Coupons: client.Coupons, Orders: client.Orders, Logger: logger, Campaigns: configured}
 }
 
 // campaignNames returns args (at most one campaign, which must be in the

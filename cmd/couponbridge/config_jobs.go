@@ -31,11 +31,15 @@ type DaemonConfig struct {
 	WebhookSecret Secret `yaml:"webhook_secret"`
 	// WebhookSecretFile is read (and trimmed) into WebhookSecret.
 	WebhookSecretFile string `yaml:"webhook_secret_file"`
+	// TrackEvery is how often the daemon syncs every campaign with the
+	// store and sends due reminders (also once at start); 0 turns it off.
+	TrackEvery time.Duration `yaml:"track_every"`
 }
 
 // DefaultDaemonConfig returns the daemon section's defaults.
 func DefaultDaemonConfig() DaemonConfig {
-	return DaemonConfig{Listen: campaign.DefaultListenAddress, ShutdownTimeout: campaign.DefaultShutdownTimeout}
+	return DaemonConfig{Listen: campaign.DefaultListenAddress, ShutdownTimeout: campaign.DefaultShutdownTimeout,
+		TrackEvery: time.Hour}
 }
 
 // UnmarshalYAML applies DefaultDaemonConfig before the section's values.
@@ -164,6 +168,9 @@ func (c *Config) validateJobs(v *validator) {
 	}
 	if d.ShutdownTimeout < 0 {
 		v.errorf("daemon.shutdown_timeout", "must be > 0")
+	}
+	if d.TrackEvery != 0 && d.TrackEvery < time.Minute {
+		v.errorf("daemon.track_every", "must be at least 1m (or 0 to turn tracking off), got %s", d.TrackEvery)
 	}
 	if d.WebhookSecretFile != "" {
 		if d.WebhookSecret != "" {
@@ -386,12 +393,19 @@ func (c *Config) jobSet(ledger *campaign.Ledger, logger *slog.Logger) (*campaign
 		return nil, err
 	}
 	set := &campaign.JobSet{Loc: c.Store.Location(), WebhookSecret: c.Daemon.WebhookSecret.Reveal(), Store: client}
-	if len(c.Jobs) == 0 {
+	reminded := c.remindedCampaigns()
+	if len(c.Jobs) == 0 && len(reminded) == 0 {
+		set.Tracker, set.TrackEvery = c.tracker(ledger, client, nil, nil, logger)
 		return set, nil
 	}
 	sender, err := c.Mail.newSender(logger)
 	if err != nil {
 		return nil, err
+	}
+	set.Tracker, set.TrackEvery = c.tracker(ledger, client, sender, reminded, logger)
+	set.Close = sender.Close
+	if len(c.Jobs) == 0 {
+		return set, nil
 	}
 	issuer, err := campaign.NewIssuer(ledger, client.Coupons, sender, c.issueOptions(logger))
 	if err != nil {
@@ -402,7 +416,6 @@ func (c *Config) jobSet(ledger *campaign.Ledger, logger *slog.Logger) (*campaign
 		_, err := issuer.Run(ctx, camp, nil)
 		return err
 	}
-	set.Close = sender.Close
 	jobs, topics, err := c.jobs(jobDeps{ledger: ledger, client: client})
 	if err != nil {
 		sender.Close()
@@ -414,4 +427,35 @@ func (c *Config) jobSet(ledger *campaign.Ledger, logger *slog.Logger) (*campaign
 		return nil, err
 	}
 	return set, nil
+}
+
+// remindedCampaigns returns the configured campaigns that have a reminder.
+func (c *Config) remindedCampaigns() map[string]campaign.ReminderCampaign {
+	out := map[string]campaign.ReminderCampaign{}
+	for name, cc := range c.Campaigns {
+		if cc == nil || cc.Reminder == nil || cc.ExportOnly {
+			continue
+		}
+		camp, err := c.campaign(name, 0)
+		if err != nil {
+			continue // validation reported it
+		}
+		out[name] = campaign.ReminderCampaign{Campaign: camp, Spec: cc.Reminder.spec()}
+	}
+	return out
+}
+
+// tracker builds the daemon's periodic tracking pass (sync, then due
+// reminders), or nil when daemon.track_every is 0. sender may be nil when
+// no campaign has a reminder.
+func (c *Config) tracker(ledger *campaign.Ledger, client *woo.Client, sender mailSender, reminded map[string]campaign.ReminderCampaign, logger *slog.Logger) (*campaign.Tracker, time.Duration) {
+	if c.Daemon.TrackEvery <= 0 {
+		return nil, 0
+	}
+	syncer := c.syncer(ledger, client, logger, nil)
+	t := &campaign.Tracker{Syncer: syncer, Reminded: reminded, Logger: logger}
+	if sender != nil && len(reminded) > 0 {
+		t.Reminders = &campaign.Reminders{Syncer: syncer, Mail: sender, Location: c.Store.Location(), Logger: logger}
+	}
+	return t, c.Daemon.TrackEvery
 }

@@ -248,3 +248,50 @@ jobs:
 		t.Errorf("secret prints as %q", s)
 	}
 }
+
+// TestDaemonJobSetTracksAndRemindsAsConfigured: the daemon's job set syncs
+// every campaign periodically (daemon.track_every, default 1h) and sends
+// the reminders of the campaigns that have one, even without any job;
+// track_every: 0 turns tracking off.
+func TestDaemonJobSetTracksAndRemindsAsConfigured(t *testing.T) {
+	dir := t.TempDir()
+	ledger, err := campaign.OpenLedger(t.Context(), filepath.Join(dir, "ledger.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ledger.Close()
+	withReminder := strings.Replace(baseConfig, "        days: 30\n", "        days: 30\n    reminder:\n      days_before_expiry: 3\n", 1)
+
+	cfg, err := parseTest(t, dir, withReminder, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := cfg.jobSet(ledger, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	if set.Tracker == nil || set.TrackEvery != time.Hour {
+		t.Fatalf("tracker %v every %s; want a tracker every 1h by default", set.Tracker, set.TrackEvery)
+	}
+	if set.Tracker.Reminders == nil || set.Tracker.Reminded["welcome"].Spec.DaysBeforeExpiry != 3 {
+		t.Errorf("want the welcome reminder (3 days) wired, got %+v", set.Tracker.Reminded)
+	}
+
+	cfg, err = parseTest(t, dir, baseConfig+"daemon:\n  track_every: 0s\n", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err = cfg.jobSet(ledger, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.Tracker != nil {
+		t.Errorf("track_every: 0 still built a tracker")
+	}
+
+	_, err = parseTest(t, dir, baseConfig+"daemon:\n  track_every: 10s\n", nil)
+	if got := strings.Join(problemsOf(t, err), "\n"); !strings.Contains(got, "daemon.track_every: must be at least 1m") {
+		t.Errorf("want track_every: 10s refused, got:\n%s", got)
+	}
+}
