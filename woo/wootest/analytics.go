@@ -1,9 +1,9 @@
 package wootest
 
 import (
+	"cmp"
 	"encoding/json"
 	"math"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -160,37 +160,13 @@ func (s *Store) analyticsCustomers(q *request) response {
 		case "orders_count":
 			r = a.ordersCount - b.ordersCount
 		case "total_spend", "avg_order_value":
-			r = cmpFloat(a.totalSpend, b.totalSpend)
+			r = cmp.Compare(a.totalSpend, b.totalSpend)
 		default:
 			r = timeCmp(a.registered, b.registered)
 		}
-		if r == 0 {
-			r = cmpInt(a.id, b.id)
-		}
-		if desc {
-			r = -r
-		}
-		return r
+		return byID(r, a.id, b.id, desc)
 	})
-	h := http.Header{}
-	lo, hi := paginate(q, len(list), page, perPage, h)
-	out := make([]json.RawMessage, 0, hi-lo)
-	for _, r := range list[lo:hi] {
-		out = append(out, s.analyticsJSON(r, q.baseURL))
-	}
-	resp := ok(http.StatusOK, out)
-	resp.header = h
-	return resp
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return pageResponse(q, list, page, perPage, func(r *analyticsRow) json.RawMessage { return s.analyticsJSON(r, q.baseURL) })
 }
 
 // analyticsJSON renders a report row like the real report: date_last_order

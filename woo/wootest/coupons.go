@@ -2,6 +2,7 @@ package wootest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -805,9 +806,9 @@ func (s *Store) listCoupons(q *request) response {
 		var r int
 		switch orderBy {
 		case "id":
-			r = cmpInt(a.ID, b.ID)
+			r = cmp.Compare(a.ID, b.ID)
 		case "include":
-			r = cmpInt(int64(slices.Index(include, a.ID)), int64(slices.Index(include, b.ID)))
+			r = cmp.Compare(int64(slices.Index(include, a.ID)), int64(slices.Index(include, b.ID)))
 		case "title", "slug":
 			r = strings.Compare(a.Code, b.Code)
 		case "modified":
@@ -815,33 +816,9 @@ func (s *Store) listCoupons(q *request) response {
 		default:
 			r = a.DateCreated.Compare(b.DateCreated)
 		}
-		if r == 0 {
-			r = cmpInt(a.ID, b.ID)
-		}
-		if desc && orderBy != "include" {
-			r = -r
-		}
-		return r
+		return byID(r, a.ID, b.ID, desc && orderBy != "include")
 	})
-	h := http.Header{}
-	lo, hi := paginate(q, len(list), page, perPage, h)
-	out := make([]json.RawMessage, 0, hi-lo)
-	for _, c := range list[lo:hi] {
-		out = append(out, s.couponJSON(c, q.baseURL))
-	}
-	r := ok(http.StatusOK, out)
-	r.header = h
-	return r
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return pageResponse(q, list, page, perPage, func(c *coupon) json.RawMessage { return s.couponJSON(c, q.baseURL) })
 }
 
 // batchCoupons is POST /coupons/batch: WC_REST_Controller::batch_items.

@@ -1,6 +1,7 @@
 package wootest
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -209,31 +210,17 @@ func (s *Store) listCustomers(q *request) response {
 		var r int
 		switch orderBy {
 		case "id":
-			r = cmpInt(a.ID, b.ID)
+			r = cmp.Compare(a.ID, b.ID)
 		case "include":
-			r = cmpInt(int64(slices.Index(include, a.ID)), int64(slices.Index(include, b.ID)))
+			r = cmp.Compare(int64(slices.Index(include, a.ID)), int64(slices.Index(include, b.ID)))
 		case "registered_date":
 			r = a.DateCreated.Compare(b.DateCreated)
 		default:
 			r = strings.Compare(strings.ToLower(displayName(a)), strings.ToLower(displayName(b)))
 		}
-		if r == 0 {
-			r = cmpInt(a.ID, b.ID)
-		}
-		if desc {
-			r = -r
-		}
-		return r
+		return byID(r, a.ID, b.ID, desc)
 	})
-	h := http.Header{}
-	lo, hi := paginate(q, len(list), page, perPage, h)
-	out := make([]json.RawMessage, 0, hi-lo)
-	for _, c := range list[lo:hi] {
-		out = append(out, s.customerJSON(c, q.baseURL))
-	}
-	r := ok(http.StatusOK, out)
-	r.header = h
-	return r
+	return pageResponse(q, list, page, perPage, func(c *customer) json.RawMessage { return s.customerJSON(c, q.baseURL) })
 }
 
 // displayName is what WordPress sorts "name" by: the display name, which

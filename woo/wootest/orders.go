@@ -1,6 +1,7 @@
 package wootest
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -448,31 +449,17 @@ func (s *Store) listOrders(q *request) response {
 		var r int
 		switch orderBy {
 		case "id":
-			r = cmpInt(a.ID, b.ID)
+			r = cmp.Compare(a.ID, b.ID)
 		case "include":
-			r = cmpInt(int64(slices.Index(include, a.ID)), int64(slices.Index(include, b.ID)))
+			r = cmp.Compare(int64(slices.Index(include, a.ID)), int64(slices.Index(include, b.ID)))
 		case "modified":
 			r = a.DateModified.Compare(b.DateModified)
 		default:
 			r = a.DateCreated.Compare(b.DateCreated)
 		}
-		if r == 0 {
-			r = cmpInt(a.ID, b.ID)
-		}
-		if desc && orderBy != "include" {
-			r = -r
-		}
-		return r
+		return byID(r, a.ID, b.ID, desc && orderBy != "include")
 	})
-	h := http.Header{}
-	lo, hi := paginate(q, len(list), page, perPage, h)
-	out := make([]json.RawMessage, 0, hi-lo)
-	for _, o := range list[lo:hi] {
-		out = append(out, s.orderJSON(o, q.baseURL))
-	}
-	r := ok(http.StatusOK, out)
-	r.header = h
-	return r
+	return pageResponse(q, list, page, perPage, func(o *order) json.RawMessage { return s.orderJSON(o, q.baseURL) })
 }
 
 func (s *Store) getOrder(q *request, id int64) response {

@@ -2,6 +2,7 @@ package wootest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -308,6 +309,33 @@ func paginate(q *request, n, page, perPage int, h http.Header) (lo, hi int) {
 	lo = min((page-1)*perPage, n)
 	hi = min(lo+perPage, n)
 	return lo, hi
+}
+
+// pageResponse is the answer to a list request: the page of list (already
+// filtered and sorted) that the request asks for, rendered item by item,
+// with WordPress's pagination headers.
+func pageResponse[T any](q *request, list []T, page, perPage int, render func(T) json.RawMessage) response {
+	h := http.Header{}
+	lo, hi := paginate(q, len(list), page, perPage, h)
+	out := make([]json.RawMessage, 0, hi-lo)
+	for _, item := range list[lo:hi] {
+		out = append(out, render(item))
+	}
+	r := ok(http.StatusOK, out)
+	r.header = h
+	return r
+}
+
+// byID breaks a sort tie by id and applies the direction, as WordPress's
+// queries do.
+func byID(r int, a, b int64, desc bool) int {
+	if r == 0 {
+		r = cmp.Compare(a, b)
+	}
+	if desc {
+		r = -r
+	}
+	return r
 }
 
 // order parses the "order" parameter (asc|desc) with a default.
