@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -331,7 +332,11 @@ func printPlan(w io.Writer, p *campaign.Plan, camp campaign.Campaign) error {
 	if !p.ExportOnly {
 		fmt.Fprintf(tw, "Emails:\t%d\n", p.Emails)
 	}
-	fmt.Fprintf(tw, "Estimated time:\t%s for the store part\n", p.EstimatedDuration)
+	estimate := p.EstimatedDuration.String()
+	if p.EstimatedDuration < time.Second {
+		estimate = "under a second"
+	}
+	fmt.Fprintf(tw, "Estimated time:\t%s for the store part\n", estimate)
 	tw.Flush()
 	if p.Rejected > 0 {
 		fmt.Fprintf(&b, "\nRejected rows (%d", p.Rejected)
