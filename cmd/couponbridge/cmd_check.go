@@ -2,9 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
 	"slices"
 	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
@@ -36,6 +42,14 @@ expansion, COUPONBRIDGE_* environment overrides, *_file secrets, email
 templates) and reports every problem with its file and line, or prints a
 short summary. Nothing is contacted and nothing is written.
 
+The summary ends with the jobs: for each, its campaign, schedule (cron, on
+the store's wall clock, or every), source type, last run (read from the
+ledger when it exists, without writing to it, even beside the daemon) and
+next run in the store's time zone, as the daemon computes it: the next slot
+of the schedule after the last run; at once when a slot was missed while it
+was down (one catch-up run, not one per missed slot) or the last run was
+interrupted; an every job that never ran runs when the daemon starts.
+
 Example:
   couponbridge check-config --config /etc/couponbridge/couponbridge.yaml --print`,
 		Flags: o.AddFlags,
@@ -55,14 +69,50 @@ Example:
 				_, err = env.Stdout.Write(b)
 				return err
 			}
-			fmt.Fprint(env.Stdout, describeConfig(cfg))
+			seen := jobRunsSeen{now: time.Now()}
+			if len(cfg.Jobs) > 0 {
+				seen.last, seen.err = lastJobRuns(ctx, cfg.Ledger.Path, env.Logger)
+			}
+			fmt.Fprint(env.Stdout, describeConfig(cfg, seen))
 			return nil
 		},
 	}
 }
 
+// jobRunsSeen is what check-config knows of the jobs' runs, to say when
+// each runs next.
+type jobRunsSeen struct {
+	now time.Time
+	// last is the last run of each job that ran (nil with err).
+	last map[string]campaign.JobRun
+	// err says why the ledger could not be read.
+	err error
+}
+
+// lastJobRuns reads the last run of every job from the ledger at path,
+// read-only (beside a running daemon too). No ledger means no job ran.
+func lastJobRuns(ctx context.Context, path string, logger *slog.Logger) (map[string]campaign.JobRun, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return map[string]campaign.JobRun{}, nil
+	}
+	l, err := campaign.OpenLedgerReadOnly(ctx, path, logger)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	hist, err := l.RecentJobRuns(ctx, "", 1)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]campaign.JobRun, len(hist))
+	for _, h := range hist {
+		out[h.Job] = h.Last()
+	}
+	return out, nil
+}
+
 // describeConfig is the summary check-config prints for a valid configuration.
-func describeConfig(cfg *Config) string {
+func describeConfig(cfg *Config, seen jobRunsSeen) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: OK\n", cfg.src.file)
 	mode, _ := cfg.Store.authMode()
@@ -96,7 +146,84 @@ func describeConfig(cfg *Config) string {
 		}
 		fmt.Fprintf(&b, "  campaign:  %s (%s, %s %s %s, %s)\n", n, kind, cc.Coupon.Amount, cc.Coupon.DiscountType, expiryText(cc.Coupon.Expiry), shape)
 	}
+	describeJobs(&b, cfg, seen)
 	return b.String()
+}
+
+// describeJobs appends the jobs' table to a check-config summary.
+func describeJobs(b *strings.Builder, cfg *Config, seen jobRunsSeen) {
+	if len(cfg.Jobs) == 0 {
+		b.WriteString("  jobs:      none\n")
+		return
+	}
+	loc := cfg.Store.Location()
+	fmt.Fprintf(b, "  jobs:      %d (times in %s)\n", len(cfg.Jobs), loc)
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "    JOB\tCAMPAIGN\tSCHEDULE\tSOURCE\tLAST RUN\tNEXT RUN")
+	for _, name := range cfg.jobNames() {
+		j := cfg.Jobs[name]
+		sched, err := campaign.ParseSchedule(j.Schedule, j.Every, loc)
+		next := "-"
+		if err == nil {
+			next = nextRunText(sched, j.Every != 0, seen, name, loc)
+		}
+		last := "?"
+		if seen.err == nil {
+			last = "never"
+			if r, ok := seen.last[name]; ok {
+				last = r.Started.In(loc).Format(checkTimeLayout) + " " + r.Outcome
+			}
+		}
+		fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s\t%s\n", name, j.Campaign, scheduleText(j), j.Source.Type, last, next)
+	}
+	tw.Flush()
+	if seen.err != nil {
+		fmt.Fprintf(b, "  note:      cannot read the job runs from the ledger (%v): next runs assume no job has run yet\n", seen.err)
+	}
+}
+
+const checkTimeLayout = "2006-01-02 15:04 MST"
+
+// nextRunText says when the daemon runs a job next, as its scheduling loop
+// decides from the job's last recorded run.
+func nextRunText(s campaign.Schedule, interval bool, seen jobRunsSeen, job string, loc *time.Location) string {
+	last := seen.last[job] // zero when the job never ran, or seen.err
+	switch {
+	case last.Started.IsZero() && interval:
+		return "when the daemon starts (first run)"
+	case last.Outcome == campaign.RunInterrupted:
+		return "when the daemon starts (resumes the interrupted run)"
+	}
+	due, next := s.Due(last.Started, seen.now)
+	switch {
+	case due && last.Outcome == campaign.RunRunning:
+		return "when the run in progress ends"
+	case due:
+		return fmt.Sprintf("overdue since %s: once, when the daemon starts", s.Next(last.Started).In(loc).Format(checkTimeLayout))
+	case next.IsZero():
+		return "never (the schedule has no next slot)"
+	}
+	return next.In(loc).Format(checkTimeLayout)
+}
+
+// scheduleText is a job's schedule as configured.
+func scheduleText(j *JobConfig) string {
+	if j.Every != 0 {
+		return "every " + shortDuration(j.Every)
+	}
+	return j.Schedule
+}
+
+// shortDuration prints 1h rather than 1h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func expiryText(e ExpiryConfig) string {

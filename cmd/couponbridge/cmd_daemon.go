@@ -52,8 +52,12 @@ and be recorded, and exit 0 (bounded by daemon.shutdown_timeout). SIGHUP
 reloads the configuration: an invalid one is rejected with its problems in
 the log and the running one stays.
 
-The daemon holds the ledger: 'couponbridge issue' and 'run-job' cannot run
-beside it. Prefer system cron? Use 'couponbridge run-job NAME' instead.
+The daemon holds the ledger as long as it runs: 'couponbridge issue',
+'run-job' and 'sync' cannot run beside it (run-job and sync wait 10 minutes
+for it, then give up). Prefer system cron? Use 'couponbridge run-job NAME'
+instead. The daemon itself never waits for the ledger (--wait is refused):
+when another process holds it, it exits 1 at once, so that a second daemon
+never starts behind the first.
 
 Example:
   couponbridge daemon --config /etc/couponbridge/couponbridge.yaml`,
@@ -67,6 +71,9 @@ Example:
 func runDaemon(ctx context.Context, env *cliEnv, o *daemonOptions, args []string) error {
 	if len(args) > 0 {
 		return usageErrorf("daemon takes no arguments, got %q", args[0])
+	}
+	if env.global != nil && env.global.changed("wait") && env.global.Wait != 0 {
+		return usageErrorf("--wait: the daemon does not wait for the ledger (a second daemon must not start behind the first)")
 	}
 	cfg, err := env.loadConfig()
 	if err != nil {

@@ -73,6 +73,10 @@ otherwise a progress line is logged every few seconds.
 Export-only campaigns create --count codes that are not tied to an email
 (for influencers or flyers); get them with 'couponbridge export'.
 
+When another couponbridge process holds the ledger (a job run, a sync, the
+daemon), issue fails at once (exit 1); with --wait DURATION it waits up to
+that long for the ledger instead.
+
 Examples:
   couponbridge issue --campaign welcome --recipients signups.csv --dry-run
   couponbridge issue --campaign welcome --recipients signups.csv
@@ -102,6 +106,10 @@ func runIssue(ctx context.Context, env *cliEnv, o *issueOptions, args []string) 
 // builds its own).
 func issueWithConfig(ctx context.Context, env *cliEnv, cfg *Config, o *issueOptions) error {
 	cc, err := cfg.lookupCampaign(o.Campaign)
+	if err != nil {
+		return err
+	}
+	wait, err := env.ledgerWait(0)
 	if err != nil {
 		return err
 	}
@@ -154,7 +162,13 @@ func issueWithConfig(ctx context.Context, env *cliEnv, cfg *Config, o *issueOpti
 	if err := os.MkdirAll(filepath.Dir(cfg.Ledger.Path), 0o700); err != nil {
 		return fmt.Errorf("ledger folder: %w", err)
 	}
-	ledger, err := campaign.OpenLedger(ctx, cfg.Ledger.Path, logger)
+	// On a terminal the pipeline's logger drops info lines for the bars,
+	// which are not drawn yet: a user who asked to wait is told so.
+	openLogger := logger
+	if wait > 0 {
+		openLogger = env.Logger
+	}
+	ledger, err := openLedgerForWrite(ctx, env, cfg.Ledger.Path, openLogger, wait)
 	if err != nil {
 		return err
 	}

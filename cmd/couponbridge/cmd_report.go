@@ -45,9 +45,10 @@ days from email to redemption; also uses given back, expired, deleted or
 changed in the store, pruned and reminded codes.
 
 The figures come from the ledger as of the last 'couponbridge sync' (or
---sync). --format html writes one self-contained page (no external files:
-inline CSS and an SVG chart of codes issued and redeemed per day), best with
---out.
+--sync, which like sync waits up to 10 minutes, or --wait, for another
+couponbridge process that holds the ledger). --format html writes one
+self-contained page (no external files: inline CSS and an SVG chart of
+codes issued and redeemed per day), best with --out.
 
 Examples:
   couponbridge report
@@ -62,7 +63,7 @@ Examples:
 				loc *time.Location
 			)
 			if o.Sync {
-				d, err := openTracking(ctx, env)
+				d, err := openTrackingWait(ctx, env, cronLedgerWait)
 				if err != nil {
 					return err
 				}

@@ -26,7 +26,11 @@ earlier, interrupted run of the campaign left. The run is recorded in the
 ledger like a daemon's run (counts, watermark), so the next run continues
 where this one ended. The job's schedule is ignored.
 
-It cannot run while the daemon holds the ledger.
+When another couponbridge process holds the ledger (a run of another job
+started at the same minute, an issue, a sync), run-job waits up to 10 minutes
+for it to finish, then gives up with exit 1; --wait DURATION changes how
+long, --wait 0 fails at once. It cannot run beside the daemon, which holds
+the ledger as long as it runs.
 
 Example (crontab, store time zone and cron's time zone alike):
   */15 * * * *  couponbridge run-job welcome --config /etc/couponbridge/couponbridge.yaml`,
@@ -51,10 +55,14 @@ func runJob(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		return usageErrorf("unknown job %q: the configuration defines %s", name, joinSorted(cfg.jobNames()))
 	}
+	wait, err := env.ledgerWait(cronLedgerWait)
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(filepath.Dir(cfg.Ledger.Path), 0o700); err != nil {
 		return fmt.Errorf("ledger folder: %w", err)
 	}
-	ledger, err := campaign.OpenLedger(ctx, cfg.Ledger.Path, env.Logger)
+	ledger, err := openLedgerForWrite(ctx, env, cfg.Ledger.Path, env.Logger, wait)
 	if err != nil {
 		return err
 	}

@@ -28,8 +28,19 @@ type trackingDeps struct {
 }
 
 // openTracking loads the configuration, opens the existing ledger (never
-// creating one) and builds the store client.
+// creating one) and builds the store client. When another process holds
+// the ledger it fails at once, unless --wait is given.
 func openTracking(ctx context.Context, env *cliEnv) (*trackingDeps, error) {
+	return openTrackingWait(ctx, env, 0)
+}
+
+// openTrackingWait is openTracking, waiting up to defaultWait for the
+// ledger when --wait is not given.
+func openTrackingWait(ctx context.Context, env *cliEnv, defaultWait time.Duration) (*trackingDeps, error) {
+	wait, err := env.ledgerWait(defaultWait)
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := env.loadConfig()
 	if err != nil {
 		return nil, err
@@ -42,7 +53,7 @@ func openTracking(ctx context.Context, env *cliEnv) (*trackingDeps, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := campaign.OpenLedger(ctx, path, env.Logger)
+	l, err := openLedgerForWrite(ctx, env, path, env.Logger, wait)
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +143,10 @@ or on-hold.
 Sync only reads from the store. Run it before 'couponbridge report'; the
 daemon runs it periodically.
 
+When another couponbridge process holds the ledger (a job run, an issue),
+sync waits up to 10 minutes for it to finish, then gives up with exit 1;
+--wait DURATION changes how long, --wait 0 fails at once.
+
 Examples:
   couponbridge sync
   couponbridge sync welcome-2026 --full`,
@@ -140,7 +155,7 @@ Examples:
 			if o.Format != "table" && o.Format != "json" {
 				return usageErrorf("--format must be table or json, got %q", o.Format)
 			}
-			d, err := openTracking(ctx, env)
+			d, err := openTrackingWait(ctx, env, cronLedgerWait)
 			if err != nil {
 				return err
 			}

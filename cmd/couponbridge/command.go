@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -58,6 +59,9 @@ type globalOptions struct {
 	LogFormat  string
 	Ledger     string
 	Quiet      bool
+	// Wait is how long a command that writes the ledger waits for another
+	// process to release it (see ledgerWait).
+	Wait time.Duration
 
 	flags *pflag.FlagSet // the parsed set, for Changed
 }
@@ -74,6 +78,7 @@ func (g *globalOptions) AddFlags(fs *pflag.FlagSet, getenv func(string) string) 
 	fs.StringVar(&g.LogFormat, "log-format", "text", "log `FORMAT` on stderr: text or json (overrides log.format)")
 	fs.StringVar(&g.Ledger, "ledger", "", "ledger `FILE` (overrides ledger.path)")
 	fs.BoolVarP(&g.Quiet, "quiet", "q", false, "no progress output; only warnings and errors on stderr")
+	fs.DurationVar(&g.Wait, "wait", 0, "wait up to `DURATION` for another couponbridge process to release the ledger (default 0: fail at once; run-job, sync, report --sync: 10m)")
 }
 
 // changed reports whether the user set a global flag.
