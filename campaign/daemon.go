@@ -361,6 +361,7 @@ func (d *Daemon) Reload(set *JobSet) error {
 	if d.work == nil {
 		// Not running yet: Run starts the new set.
 		d.closeSetLater(old, nil)
+		d.log.Info("configuration reloaded", "jobs", len(set.Jobs))
 		return nil
 	}
 	if d.work.Err() != nil {

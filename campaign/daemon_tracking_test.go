@@ -2,6 +2,8 @@ package campaign
 
 import (
 	"context"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 )
@@ -50,5 +52,27 @@ func TestJobSetRefusesATrackerWithoutInterval(t *testing.T) {
 	set := &JobSet{Tracker: &Tracker{}}
 	if err := set.Validate(); err == nil {
 		t.Fatal("a tracker with no interval was accepted")
+	}
+}
+
+// TestDaemonReloadBeforeRunIsLoggedAndUsed: a SIGHUP can arrive between
+// the command's start and the daemon's Run; that reload must take effect
+// and say so in the log like any other.
+func TestDaemonReloadBeforeRunIsLoggedAndUsed(t *testing.T) {
+	l := openJobsLedger(t)
+	var logs strings.Builder
+	d, err := NewDaemon(DaemonOptions{Ledger: l, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, &JobSet{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := &JobSet{}
+	if err := d.Reload(next); err != nil {
+		t.Fatal(err)
+	}
+	if d.currentSet() != next {
+		t.Error("the set reloaded before Run is not the one in force")
+	}
+	if !strings.Contains(logs.String(), "configuration reloaded") {
+		t.Errorf("a reload before Run was not logged; log:\n%s", logs.String())
 	}
 }
