@@ -8,17 +8,17 @@ import (
 	"time"
 )
 
-// CountingOrderStatuses are the order statuses whose revenue and discount a
+// CountingOrderStatuses returns the order statuses whose revenue and discount a
 // report counts. A pending order is not paid yet; a cancelled, failed or
 // refunded one brought nothing (WooCommerce keeps the coupon use of a refunded
 // or failed order, but its money is not revenue). Everything else, such as
 // "trash", "checkout-draft" or a plugin's own status, is left out as well.
-var CountingOrderStatuses = []string{"processing", "completed", "on-hold"}
+func CountingOrderStatuses() []string { return []string{"processing", "completed", "on-hold"} }
 
 // OrderCounts reports whether an order in status counts toward a campaign's
 // orders, revenue and discount cost (see CountingOrderStatuses).
 func OrderCounts(status string) bool {
-	return slices.Contains(CountingOrderStatuses, status)
+	return slices.Contains(CountingOrderStatuses(), status)
 }
 
 // Report is the outcome of the campaigns in a ledger, as of GeneratedAt.

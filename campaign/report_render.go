@@ -15,8 +15,8 @@ import (
 	"time"
 )
 
-// ReportFormats are the formats WriteReport writes.
-var ReportFormats = []string{"table", "csv", "json", "html"}
+// ReportFormats returns the formats WriteReport writes.
+func ReportFormats() []string { return []string{"table", "csv", "json", "html"} }
 
 // WriteReport writes rep to w in format (one of ReportFormats).
 func WriteReport(w io.Writer, rep Report, format string) error {
@@ -30,7 +30,7 @@ func WriteReport(w io.Writer, rep Report, format string) error {
 	case "html":
 		return WriteReportHTML(w, rep)
 	}
-	return fmt.Errorf("report: unknown format %q (want one of %s)", format, strings.Join(ReportFormats, ", "))
+	return fmt.Errorf("report: unknown format %q (want one of %s)", format, strings.Join(ReportFormats(), ", "))
 }
 
 // reportColumns are the header of the table and CSV formats, in order.

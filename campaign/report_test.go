@@ -195,7 +195,7 @@ func TestParseMoney(t *testing.T) {
 
 func TestReportFormatsMatchGolden(t *testing.T) {
 	rep := fixedReport()
-	for _, format := range ReportFormats {
+	for _, format := range ReportFormats() {
 		t.Run(format, func(t *testing.T) {
 			var buf bytes.Buffer
 			if err := WriteReport(&buf, rep, format); err != nil {

@@ -23,7 +23,7 @@ type reportOptions struct {
 
 // AddFlags registers the flags of report.
 func (o *reportOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Format, "format", "table", "output `FORMAT`: "+strings.Join(campaign.ReportFormats, ", "))
+	fs.StringVar(&o.Format, "format", "table", "output `FORMAT`: "+strings.Join(campaign.ReportFormats(), ", "))
 	fs.StringVarP(&o.Out, "out", "o", "", "write the report to `FILE` instead of standard output")
 	fs.BoolVar(&o.Sync, "sync", false, "sync with the store first (see 'couponbridge sync')")
 }
@@ -55,8 +55,8 @@ Examples:
   couponbridge report welcome-2026 --sync --format html --out welcome.html`,
 		Flags: o.AddFlags,
 		Run: func(ctx context.Context, env *cliEnv, args []string) error {
-			if !slices.Contains(campaign.ReportFormats, o.Format) {
-				return usageErrorf("--format must be one of %s, got %q", strings.Join(campaign.ReportFormats, ", "), o.Format)
+			if !slices.Contains(campaign.ReportFormats(), o.Format) {
+				return usageErrorf("--format must be one of %s, got %q", strings.Join(campaign.ReportFormats(), ", "), o.Format)
 			}
 			var (
 				l   *campaign.Ledger
