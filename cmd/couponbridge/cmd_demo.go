@@ -162,13 +162,14 @@ func runDemo(ctx context.Context, env *cliEnv, o *demoOptions) error {
 	if len(emls) > 0 {
 		fmt.Fprintf(&b, " (open one in a mail client: %s)", rel(emls[0]))
 	}
+	cb := env.commandName()
 	fmt.Fprintf(&b, ".\n\nRun the demo again: nothing is created twice. Look around:\n")
-	fmt.Fprintf(&b, "  couponbridge status --config %s\n", rel(cfgPath))
-	fmt.Fprintf(&b, "  couponbridge export welcome --config %s --out -\n", rel(cfgPath))
-	fmt.Fprintf(&b, "  couponbridge demo --reset --faults      (the same with a misbehaving store)\n")
+	fmt.Fprintf(&b, "  %s status --config %s\n", cb, rel(cfgPath))
+	fmt.Fprintf(&b, "  %s export welcome --config %s --out -\n", cb, rel(cfgPath))
+	fmt.Fprintf(&b, "  %s demo --reset --faults      (the same with a misbehaving store)\n", cb)
 	fmt.Fprintf(&b, "\nFor a real store: copy %s, set store.url and your REST API key\n", rel(cfgPath))
 	fmt.Fprintf(&b, "(COUPONBRIDGE_STORE_KEY, COUPONBRIDGE_STORE_SECRET), switch mail.transport to smtp,\n")
-	fmt.Fprintf(&b, "and begin with: couponbridge issue --config FILE --campaign welcome --recipients LIST.csv --dry-run\n")
+	fmt.Fprintf(&b, "and begin with: %s issue --config FILE --campaign welcome --recipients LIST.csv --dry-run\n", cb)
 	fmt.Fprint(env.Stdout, b.String())
 	return issueErr
 }

@@ -44,6 +44,9 @@ type cliEnv struct {
 	Getenv func(string) string
 	// IsTerminal reports whether Stderr is a terminal (progress bar or log lines).
 	IsTerminal bool
+	// Program is how the user started couponbridge (os.Args[0]), for hints
+	// that name a command to type next; "" means "couponbridge".
+	Program string
 	// Logger writes to Stderr at the level and in the format of the flags,
 	// and of the configuration once a command has loaded it.
 	Logger *slog.Logger
@@ -128,6 +131,16 @@ func (env *cliEnv) loadConfig() (*Config, error) {
 		env.Logger = l
 	}
 	return cfg, nil
+}
+
+// commandName is what the user types to run couponbridge again: the
+// installed command, or "go run ./cmd/couponbridge" when started that way
+// (go run builds into a temporary go-build folder).
+func (env *cliEnv) commandName() string {
+	if strings.Contains(env.Program, "go-build") {
+		return "go run ./cmd/couponbridge"
+	}
+	return "couponbridge"
 }
 
 // quiet reports whether --quiet was given.

@@ -55,6 +55,7 @@ func main() {
 		Stdin:      os.Stdin,
 		Getenv:     os.Getenv,
 		IsTerminal: term.IsTerminal(int(os.Stderr.Fd())),
+		Program:    os.Args[0],
 	}
 	code := run(ctx, os.Args[1:], env)
 	stop()
