@@ -740,14 +740,9 @@ func (s *Store) listCoupons(q *request) response {
 	if err != nil {
 		return fail(err)
 	}
-	var bounds [4]time.Time
-	var have [4]bool
-	for i, name := range []string{"after", "before", "modified_after", "modified_before"} {
-		t, ok, err := s.dateParam(q, name)
-		if err != nil {
-			return fail(err)
-		}
-		bounds[i], have[i] = t, ok
+	window, err := s.dateWindowParams(q)
+	if err != nil {
+		return fail(err)
 	}
 	search := strings.ToLower(q.str("search"))
 	code, hasCode := q.query["code"]
@@ -791,13 +786,7 @@ func (s *Store) listCoupons(q *request) response {
 			continue
 		case search != "" && !strings.Contains(strings.ToLower(c.Code), search) && !strings.Contains(strings.ToLower(c.Description), search):
 			continue
-		case have[0] && !c.DateCreated.After(bounds[0]):
-			continue
-		case have[1] && !c.DateCreated.Before(bounds[1]):
-			continue
-		case have[2] && !c.DateModified.After(bounds[2]):
-			continue
-		case have[3] && !c.DateModified.Before(bounds[3]):
+		case !window.contains(c.DateCreated, c.DateModified):
 			continue
 		}
 		list = append(list, c)

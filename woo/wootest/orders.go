@@ -411,14 +411,9 @@ func (s *Store) listOrders(q *request) response {
 	if werr != nil {
 		return fail(werr)
 	}
-	var bounds [4]time.Time
-	var have [4]bool
-	for i, name := range []string{"after", "before", "modified_after", "modified_before"} {
-		t, ok, err := s.dateParam(q, name)
-		if err != nil {
-			return fail(err)
-		}
-		bounds[i], have[i] = t, ok
+	window, err := s.dateWindowParams(q)
+	if err != nil {
+		return fail(err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -434,13 +429,7 @@ func (s *Store) listOrders(q *request) response {
 			continue
 		case len(include) > 0 && !slices.Contains(include, o.ID):
 			continue
-		case have[0] && !o.DateCreated.After(bounds[0]):
-			continue
-		case have[1] && !o.DateCreated.Before(bounds[1]):
-			continue
-		case have[2] && !o.DateModified.After(bounds[2]):
-			continue
-		case have[3] && !o.DateModified.Before(bounds[3]):
+		case !window.contains(o.DateCreated, o.DateModified):
 			continue
 		}
 		list = append(list, o)

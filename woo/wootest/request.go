@@ -311,6 +311,39 @@ func paginate(q *request, n, page, perPage int, h http.Header) (lo, hi int) {
 	return lo, hi
 }
 
+// dateWindow is the after, before, modified_after and modified_before
+// parameters of a list request; each bound is exclusive, as in WordPress's
+// date_query, and an absent one does not filter.
+type dateWindow struct {
+	after, before, modifiedAfter, modifiedBefore   time.Time
+	hasAfter, hasBefore, hasModAfter, hasModBefore bool
+}
+
+// dateWindowParams parses the four date parameters of a list request.
+func (s *Store) dateWindowParams(q *request) (dateWindow, *wpError) {
+	var w dateWindow
+	for _, p := range []struct {
+		name string
+		t    *time.Time
+		ok   *bool
+	}{{"after", &w.after, &w.hasAfter}, {"before", &w.before, &w.hasBefore},
+		{"modified_after", &w.modifiedAfter, &w.hasModAfter}, {"modified_before", &w.modifiedBefore, &w.hasModBefore}} {
+		t, ok, err := s.dateParam(q, p.name)
+		if err != nil {
+			return w, err
+		}
+		*p.t, *p.ok = t, ok
+	}
+	return w, nil
+}
+
+// contains reports whether an item created and last modified at these
+// times falls inside the window.
+func (w dateWindow) contains(created, modified time.Time) bool {
+	return (!w.hasAfter || created.After(w.after)) && (!w.hasBefore || created.Before(w.before)) &&
+		(!w.hasModAfter || modified.After(w.modifiedAfter)) && (!w.hasModBefore || modified.Before(w.modifiedBefore))
+}
+
 // pageResponse is the answer to a list request: the page of list (already
 // filtered and sorted) that the request asks for, rendered item by item,
 // with WordPress's pagination headers.
