@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"iter"
 	"log/slog"
 	"os"
@@ -96,6 +97,9 @@ func (s *CSVSource) Kind() string { return "csv" }
 // files lists the files to read at now.
 func (s *CSVSource) files(now time.Time) ([]string, error) {
 	fi, err := os.Stat(s.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("csv source: %s does not exist: create the folder (or file) the sign-up tool drops lists into, or fix the job's source.path: %w", s.Path, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("csv source: %w", err)
 	}
