@@ -22,22 +22,7 @@ import (
 	"github.com/couponbridge/couponbridge/woo/wootest"
 )
 
-const jobsSandboxConfig = `store:
-  url: %s
-  consumer_key: %s
-  consumer_secret: %s
-  name: Test Shop
-  currency: EUR
-  rate: 500
-  burst: 50
-  timezone: Europe/Berlin
-mail:
-  transport: outbox
-  outbox_dir: outbox
-  from: {name: Test Shop, address: shop@example.com}
-ledger:
-  path: ledger.db
-daemon:
+const jobsSandboxConfig = sandboxConfigHead + `daemon:
   listen: 127.0.0.1:0
   webhook_secret: whsec_cli
 campaigns:

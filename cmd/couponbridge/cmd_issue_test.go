@@ -31,7 +31,9 @@ type sandboxSetup struct {
 	config string
 }
 
-const sandboxConfigTemplate = `store:
+// sandboxConfigHead is the store, mail and ledger part of the test
+// configurations (fmt arguments: store URL, key, secret).
+const sandboxConfigHead = `store:
   url: %s
   consumer_key: %s
   consumer_secret: %s
@@ -46,7 +48,9 @@ mail:
   from: {name: Test Shop, address: shop@example.com}
 ledger:
   path: ledger.db
-campaigns:
+`
+
+const sandboxConfigTemplate = sandboxConfigHead + `campaigns:
   welcome:
     codes: {prefix: "WELCOME-"}
     coupon:
