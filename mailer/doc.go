@@ -14,7 +14,8 @@
 // Delivery: [SMTPSender] keeps a configurable number of SMTP connections open
 // across many messages, obeys a message rate and per-hour and per-day caps,
 // retries temporary failures with backoff and classifies every outcome as
-// [Delivered], [TempFailure] or [PermFailure] with the server's reply.
+// [Delivered], [TempFailure], [PermFailure] or [OutcomeUnknown] (handed over,
+// no reply: never retried, so never sent twice) with the server's reply.
 // [Outbox] writes each message as an .eml file (atomic rename, mode 0600),
 // byte for byte what SMTP would have sent. Both report exactly one [Result]
 // per message, never concurrently, as soon as it is known.

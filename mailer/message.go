@@ -49,15 +49,27 @@ type Message struct {
 	// OneClickUnsubscribe adds List-Unsubscribe-Post: List-Unsubscribe=One-Click
 	// (RFC 8058); it requires an https URL in ListUnsubscribe.
 	OneClickUnsubscribe bool
-	// Prepare, when set, is called once, right before the message is handed
-	// over (before MAIL FROM on SMTP, before the file is written in the
-	// outbox) and after every wait for a rate, a cap or a connection. If
-	// it returns an error the message is not sent and is reported as a
-	// TempFailure carrying that error. Callers use it to record "handing
-	// over now" as late as possible, so that a crash can leave in doubt
-	// only the messages really in flight. It may be called from several
-	// goroutines at once (one per connection).
+	// Prepare, when set, is called right before each attempt that may hand
+	// the message over (before MAIL FROM on SMTP, before the file is
+	// written in the outbox), after every wait for a rate, a cap or a
+	// connection: once per attempt, not once per message. If it returns an
+	// error the message is not sent and is reported as a TempFailure
+	// carrying that error. Callers use it to record "handing over now" as
+	// late as possible, so that a crash can leave in doubt only the
+	// messages really in flight. It may be called from several goroutines
+	// at once (one per connection), but never twice at once for one message.
 	Prepare func() error
+	// Released, when set, is called after an attempt that certainly did not
+	// hand the message over (a server reply of 400 or more to MAIL, RCPT or
+	// DATA, or a connection that broke before the final "." of DATA was
+	// written) when the sender will try again, before it waits out the
+	// backoff: the caller can record "no longer in flight", so that a crash
+	// during the wait leaves nothing in doubt. Prepare is called again
+	// before the next attempt. Released is not called after the last
+	// attempt (that one is reported as TempFailure or PermFailure), nor for
+	// OutcomeUnknown or Delivered. Like Prepare it may be called from
+	// several goroutines at once, never twice at once for one message.
+	Released func()
 }
 
 // Status is the outcome class of one delivery.
@@ -72,9 +84,19 @@ const (
 	// PermFailure means the message can never be delivered as it is (5xx
 	// reply for that recipient, or a message that cannot be built).
 	PermFailure
+	// OutcomeUnknown means the message was completely handed over (the
+	// final "." of DATA was written to the connection) but no reply was
+	// read: the connection dropped, was reset or timed out, or ended before
+	// the server's 250. The server may have queued the message, so the
+	// sender never tries it again (not in this Send, not on a new
+	// connection) and a caller must not either without checking: resending
+	// could deliver a second copy. Err says what happened. The Outbox never
+	// reports it (a rename is atomic: the file is there or not).
+	OutcomeUnknown
 )
 
-// String returns "delivered", "temporary failure" or "permanent failure".
+// String returns "delivered", "temporary failure", "permanent failure" or
+// "outcome unknown".
 func (s Status) String() string {
 	switch s {
 	case Delivered:
@@ -83,6 +105,8 @@ func (s Status) String() string {
 		return "temporary failure"
 	case PermFailure:
 		return "permanent failure"
+	case OutcomeUnknown:
+		return "outcome unknown"
 	}
 	return fmt.Sprintf("Status(%d)", int(s))
 }
