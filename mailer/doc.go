@@ -9,7 +9,10 @@
 // bytes; values that come from data (names, subjects) can never add header
 // fields: CR, LF and other control characters are stripped from names and
 // subjects, addresses, Message-IDs and URLs containing them are rejected,
-// and non-ASCII text is RFC 2047 encoded.
+// and non-ASCII text is RFC 2047 encoded. No header line exceeds RFC 5322's
+// 998 bytes whatever the data: display names are cut to 100 characters,
+// subjects fold (long words as encoded-words), and addresses, Message-IDs
+// and URLs too long for a line are rejected.
 //
 // Delivery: [SMTPSender] keeps a configurable number of SMTP connections open
 // across many messages, obeys a message rate and per-hour and per-day caps,

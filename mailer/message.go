@@ -26,8 +26,10 @@ type Address struct {
 // Message is one email ready to be built and delivered.
 //
 // Names and Subject may come from untrusted data: control characters in them
-// (CR, LF, TAB, …) are replaced by spaces. Email addresses, MessageID and
-// ListUnsubscribe URLs containing them are rejected by [Build].
+// (CR, LF, TAB, other C0 and C1 controls, U+2028, U+2029) are replaced by
+// spaces, display names are cut to 100 characters, and a long subject is
+// folded. Email addresses, MessageID and ListUnsubscribe URLs containing
+// control characters, or too long for a header line, are rejected by [Build].
 type Message struct {
 	// Key is the caller's identifier for the message, echoed in its Result
 	// and used for the Outbox file name when MessageID is empty.
@@ -204,7 +206,7 @@ func build(msg Message) ([]byte, string, error) {
 	if replyTo != nil {
 		m.ReplyToMailAddress(replyTo)
 	}
-	m.Subject(cleanHeaderText(msg.Subject))
+	m.Subject(foldableText(cleanHeaderText(msg.Subject)))
 	m.SetDateWithValue(date)
 	m.SetMessageIDWithValue(id)
 	// Generic headers are written sorted; go-mail's preformatted ones (its
@@ -242,11 +244,14 @@ func mailbox(field string, a Address) (*mail.Address, error) {
 	if strings.ContainsFunc(email, unicode.IsControl) {
 		return nil, invalidf("%s address %q contains control characters", field, email)
 	}
+	if len(email) > maxAddressLen {
+		return nil, invalidf("%s address %.40q… is %d bytes long; at most %d are allowed", field, email, len(email), maxAddressLen)
+	}
 	parsed, err := mail.ParseAddress(email)
 	if err != nil || parsed.Address != email || parsed.Name != "" {
 		return nil, invalidf("%s address %q is not a plain email address", field, email)
 	}
-	return &mail.Address{Name: cleanHeaderText(a.Name), Address: email}, nil
+	return &mail.Address{Name: displayName(a.Name), Address: email}, nil
 }
 
 // cleanHeaderText turns every control character (CR, LF, TAB, NUL, …) into
@@ -260,6 +265,82 @@ func cleanHeaderText(s string) string {
 		return r
 	}, s)
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// Header limits. RFC 5322 allows lines of at most 998 bytes (78
+// recommended); go-mail folds header values at spaces near 76 characters,
+// so every value built here is made of words that fit a line: names are cut,
+// long subjects are split into encoded-words, and the unbreakable values
+// (addresses, Message-ID, URLs) are bounded.
+const (
+	// maxNameRunes is the longest display name put into a header.
+	maxNameRunes = 100
+	// maxAddressLen is RFC 5321's limit for a mailbox (a path is 256 with
+	// its angle brackets).
+	maxAddressLen = 254
+	// maxTokenLen bounds a Message-ID or a List-Unsubscribe URL: with its
+	// header name it still fits a 998-byte line.
+	maxTokenLen = 900
+	// maxWordLen is the longest unencoded word of a subject; a longer one
+	// could not be folded within 78 characters.
+	maxWordLen = 70
+)
+
+// displayName cleans a display name taken from data (see cleanHeaderText)
+// and cuts it to maxNameRunes runes.
+func displayName(s string) string {
+	s = cleanHeaderText(s)
+	n := 0
+	for i := range s {
+		if n == maxNameRunes {
+			return strings.TrimRight(s[:i], " ")
+		}
+		n++
+	}
+	return s
+}
+
+// foldableText returns s, already cleaned, in a form that go-mail can fold
+// at spaces: unchanged when it is ASCII made of short words (or not ASCII:
+// go-mail then encodes it as RFC 2047 encoded-words of at most 75
+// characters), and otherwise as Q encoded-words of at most 75 characters,
+// which readers join back into s.
+func foldableText(s string) string {
+	if !isASCII(s) {
+		return s
+	}
+	long := false
+	for _, w := range strings.Split(s, " ") {
+		long = long || len(w) > maxWordLen
+	}
+	if !long {
+		return s
+	}
+	const prefix, suffix = "=?UTF-8?q?", "?="
+	const room = 75 - len(prefix) - len(suffix)
+	var words []string
+	var cur strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		enc := string(c)
+		switch {
+		case c == ' ':
+			enc = "_"
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', strings.IndexByte("!*+-/", c) >= 0:
+			// RFC 2047 5(3): safe as is in any header
+		default:
+			enc = fmt.Sprintf("=%02X", c)
+		}
+		if cur.Len()+len(enc) > room {
+			words = append(words, prefix+cur.String()+suffix)
+			cur.Reset()
+		}
+		cur.WriteString(enc)
+	}
+	if cur.Len() > 0 {
+		words = append(words, prefix+cur.String()+suffix)
+	}
+	return strings.Join(words, " ")
 }
 
 func invalidIDRune(r rune) bool {
@@ -280,6 +361,9 @@ func messageIDValue(id, from string) (string, error) {
 		return "couponbridge." + hex.EncodeToString(b[:]) + "@" + domain, nil
 	}
 	bare := strings.TrimSuffix(strings.TrimPrefix(id, "<"), ">")
+	if len(bare) > maxTokenLen {
+		return "", invalidf("Message-ID %.40q… is %d bytes long; at most %d fit in a header line", id, len(bare), maxTokenLen)
+	}
 	left, right, ok := strings.Cut(bare, "@")
 	if !ok || left == "" || right == "" || strings.Contains(right, "@") ||
 		strings.ContainsFunc(bare, func(r rune) bool { return r != '@' && invalidIDRune(r) }) {
@@ -296,6 +380,9 @@ func unsubscribeURIs(uris []string, oneClick bool) ([]string, error) {
 		u = strings.TrimSpace(u)
 		if u == "" {
 			continue
+		}
+		if len(u) > maxTokenLen {
+			return nil, invalidf("List-Unsubscribe URL %.40q… is %d bytes long; at most %d fit in a header line", u, len(u), maxTokenLen)
 		}
 		if strings.ContainsFunc(u, func(r rune) bool { return r <= ' ' || r >= 0x7f || r == '<' || r == '>' || r == ',' || r == '"' }) {
 			return nil, invalidf("List-Unsubscribe URL %q contains spaces, control characters, non-ASCII or one of <>,\"", u)
