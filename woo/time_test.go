@@ -42,7 +42,7 @@ func TestTimeMarshalWritesRFC3339WithoutFractions(t *testing.T) {
 	cases := map[string]Time{
 		`"2026-03-31T21:59:59Z"`: {time.Date(2026, 3, 31, 23, 59, 59, 999_999_999, time.FixedZone("", 7200))},
 		`"2026-03-31T23:59:59Z"`: {time.Date(2026, 3, 31, 23, 59, 59, 1, time.UTC)},
-		`null`:                        {},
+		`null`:                   {},
 	}
 	for want, in := range cases {
 		got, err := json.Marshal(in)
