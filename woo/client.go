@@ -528,7 +528,7 @@ func (c *Client) do(ctx context.Context, class reqClass, method, u string, body,
 		return r, unclear(fmt.Errorf("woo: %s: reading the answer: %w", where, scrubError(err, c.secrets()...)))
 	}
 	if len(data) > maxBody {
-		return r, unclear(fmt.Errorf("woo: %s: answer larger than %d bytes", where, maxBody))
+		return r, unclear(&AnswerTooLargeError{Method: method, URL: redactURL(req.URL, c.secrets()...), Limit: maxBody})
 	}
 	if v == nil {
 		return r, nil

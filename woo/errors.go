@@ -76,6 +76,21 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
+// AnswerTooLargeError is a 2xx answer whose body is larger than the client
+// reads (Limit bytes). It is not retried. For a request that creates coupons
+// it is wrapped with ErrOutcomeUnknown: the store answered, so it may have
+// applied the request.
+type AnswerTooLargeError struct {
+	Method string // request method
+	URL    string // request URL with credentials and signatures redacted
+	Limit  int64  // bytes read at most
+}
+
+// Error implements error.
+func (e *AnswerTooLargeError) Error() string {
+	return fmt.Sprintf("woo: %s %s: answer too large: the body is over %d MiB, far more than any answer the client asks for", e.Method, e.URL, e.Limit>>20)
+}
+
 // ItemError is the error of one item of a batch inside a 200 answer, such as
 // {"id":0,"error":{"code":"woocommerce_rest_coupon_code_already_exists",...}}.
 type ItemError struct {
