@@ -3,6 +3,7 @@ package woo
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -413,7 +414,14 @@ func (c *Client) Stats() Stats {
 	}
 }
 
-func (c *Client) secrets() []string { return []string{c.secret, c.key} }
+// secrets returns what must never appear in errors or logs: the secret, the
+// key, and both as HTTP Basic credentials (which a WAF may echo).
+func (c *Client) secrets() []string {
+	if c.key == "" {
+		return nil
+	}
+	return []string{c.secret, c.key, base64.StdEncoding.EncodeToString([]byte(c.key + ":" + c.secret))}
+}
 
 // Response holds the paging headers of an answer.
 type Response struct {
@@ -536,11 +544,12 @@ func (c *Client) do(ctx context.Context, class reqClass, method, u string, body,
 	if !looksLikeJSON(data) {
 		e := c.newAPIError(resp)
 		e.Message = "the store answered with a body that is not JSON (a host's error page?)"
-		e.Body = quoteBody(data)
+		e.Body = c.quoteBody(data)
 		return r, unclear(e)
 	}
 	if err := json.NewDecoder(bytes.NewReader(data)).Decode(v); err != nil {
-		return r, unclear(fmt.Errorf("woo: %s: decoding the answer: %w", where, err))
+		// Decoding errors quote bits of the answer.
+		return r, unclear(fmt.Errorf("woo: %s: decoding the answer: %w", where, scrubError(err, c.secrets()...)))
 	}
 	return r, nil
 }
