@@ -324,7 +324,7 @@ func NewClient(storeURL string, opts ...Option) (*Client, error) {
 					err = ue.Err // do names method and URL itself
 				}
 				if tries > 1 {
-					err = fmt.Errorf("giving up after %d attempts: %w", tries, err)
+					err = &attemptsError{tries: tries, err: err}
 				}
 			}
 			return resp, err
@@ -400,6 +400,8 @@ type Stats struct {
 
 type stats struct {
 	requests, retries, throttled, serverErrors, unknown, splits atomic.Int64
+	// answered is set by the first answer of any status from the store.
+	answered atomic.Bool
 }
 
 // Stats returns a snapshot of the client's counters.
@@ -508,12 +510,14 @@ func (c *Client) do(ctx context.Context, class reqClass, method, u string, body,
 		if ue, ok := err.(*url.Error); ok {
 			err = ue.Err
 		}
-		err = scrubError(err, c.secrets()...)
 		if st.unknown {
 			c.stats.unknown.Add(1)
-			return nil, fmt.Errorf("woo: %s: %w: %w", where, ErrOutcomeUnknown, err)
+			return nil, fmt.Errorf("woo: %s: %w: %w", where, ErrOutcomeUnknown, scrubError(err, c.secrets()...))
 		}
-		return nil, fmt.Errorf("woo: %s: %w", where, err)
+		if u := asUnreachable(err); u != nil {
+			err = u
+		}
+		return nil, fmt.Errorf("woo: %s: %w", where, scrubError(err, c.secrets()...))
 	}
 	defer resp.Body.Close()
 	if err := c.checkResponse(resp); err != nil {

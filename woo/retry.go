@@ -47,6 +47,8 @@ type callState struct {
 	// unknown is set when the last attempt of a create may have reached
 	// the store without a clear answer.
 	unknown bool
+	// unreachable counts attempts that could not reach the store.
+	unreachable int
 }
 
 type callStateKey struct{}
@@ -68,6 +70,10 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 		}
 		if ctx.Err() != nil || permanentTransportError(err) {
 			return false, nil
+		}
+		if errUnreachable(err) && !c.stats.answered.Load() {
+			st.unreachable++
+			return st.unreachable < unreachableTriesBeforeAnswer, nil
 		}
 		return true, nil
 	}
