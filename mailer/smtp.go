@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -197,8 +198,11 @@ type SMTPSender struct {
 	opts    *senderOptions
 	client  *gomail.Client
 	limiter *rate.Limiter
-	caps    *sendCaps
-	addr    string
+	// paced is false while RatePerSecond is 0: the limiter then keeps its
+	// last rate and history and is not consulted.
+	paced atomic.Bool
+	caps  *sendCaps
+	addr  string
 
 	slots chan struct{}  // one per connection in use
 	idle  chan *smtpConn // open connections not in use
@@ -360,7 +364,8 @@ func NewSMTPSender(cfg SMTPConfig, opts ...SenderOption) (*SMTPSender, error) {
 		slots:  make(chan struct{}, cfg.Connections),
 		idle:   make(chan *smtpConn, cfg.Connections),
 	}
-	s.limiter = rate.NewLimiter(cfg.limits().rateLimit(), 1)
+	s.limiter = rate.NewLimiter(1, 1)
+	s.setRate(cfg.RatePerSecond)
 	return s, nil
 }
 
@@ -531,10 +536,12 @@ func (s *SMTPSender) deliver(ctx context.Context, conn *smtpConn, msg Message) (
 			res.Status, res.Reply, res.Err = TempFailure, capReply(err), err
 			return res, conn, nil
 		}
-		if err := s.limiter.Wait(ctx); err != nil {
-			s.caps.release(slot)
-			res.Status, res.Reply, res.Err = TempFailure, "not sent: run stopped", err
-			return res, conn, nil
+		if s.paced.Load() {
+			if err := s.limiter.Wait(ctx); err != nil {
+				s.caps.release(slot)
+				res.Status, res.Reply, res.Err = TempFailure, "not sent: run stopped", err
+				return res, conn, nil
+			}
 		}
 		if conn == nil {
 			conn, err = s.dial(ctx)
