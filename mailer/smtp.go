@@ -123,9 +123,9 @@ type SMTPConfig struct {
 	RatePerSecond float64
 	// PerHour and PerDay cap messages accepted by the server in any rolling
 	// hour and day of this sender's life (0: no cap); see also SetLimits
-	// and RecordPastSends. When a cap is reached
-	// the remaining messages are reported as TempFailure wrapping
-	// ErrCapReached, unless a slot frees within CapWait.
+	// and RecordPastSends. When a cap is reached the remaining messages
+	// are reported as TempFailure wrapping ErrCapReached, unless a slot
+	// frees within CapWait.
 	PerHour, PerDay int
 	// CapWait is the longest a message waits for a cap slot (default 0: do
 	// not wait; a daemon may set hours). A ctx deadline is always obeyed.
