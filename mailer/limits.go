@@ -29,11 +29,12 @@ func (l Limits) validate() error {
 	return nil
 }
 
-func (l Limits) rateLimit() rate.Limit {
-	if l.RatePerSecond == 0 {
-		return rate.Inf
+// setRate sets the message rate (0: no limit).
+func (s *SMTPSender) setRate(perSecond float64) {
+	if perSecond > 0 {
+		s.limiter.SetLimit(rate.Limit(perSecond))
 	}
-	return rate.Limit(l.RatePerSecond)
+	s.paced.Store(perSecond > 0)
 }
 
 // SetLimits changes the pacing and the caps of s in place, for messages not
@@ -47,7 +48,7 @@ func (s *SMTPSender) SetLimits(l Limits) error {
 	if err := l.validate(); err != nil {
 		return err
 	}
-	s.limiter.SetLimit(l.rateLimit())
+	s.setRate(l.RatePerSecond)
 	s.caps.setLimits(l.PerHour, l.PerDay, l.CapWait)
 	s.opts.logger.Debug("smtp limits changed", "rate", l.RatePerSecond, "per_hour", l.PerHour,
 		"per_day", l.PerDay, "cap_wait", l.CapWait)

@@ -173,3 +173,25 @@ func TestSMTPRecordPastSendsIgnoresSendsOlderThanADay(t *testing.T) {
 		}
 	})
 }
+
+func TestSMTPRateSetByAReloadAfterNoLimitPaces(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ts := &testServer{}
+		l, stop := startPipeServer(ts)
+		defer stop()
+		s := pipeSender(t, l, func(c *SMTPConfig) {})
+		defer s.Close()
+		// Two reloads in the same instant: off, then 1 per second.
+		if err := s.SetLimits(Limits{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetLimits(Limits{RatePerSecond: 1}); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		sendAll(t, s, messages(3))
+		if got := time.Since(start).Truncate(time.Millisecond); got != 2*time.Second {
+			t.Errorf("3 messages at 1/s took %v, want 2s", got)
+		}
+	})
+}

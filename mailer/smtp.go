@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -122,9 +123,9 @@ type SMTPConfig struct {
 	RatePerSecond float64
 	// PerHour and PerDay cap messages accepted by the server in any rolling
 	// hour and day of this sender's life (0: no cap); see also SetLimits
-	// and RecordPastSends. When a cap is reached
-	// the remaining messages are reported as TempFailure wrapping
-	// ErrCapReached, unless a slot frees within CapWait.
+	// and RecordPastSends. When a cap is reached the remaining messages
+	// are reported as TempFailure wrapping ErrCapReached, unless a slot
+	// frees within CapWait.
 	PerHour, PerDay int
 	// CapWait is the longest a message waits for a cap slot (default 0: do
 	// not wait; a daemon may set hours). A ctx deadline is always obeyed.
@@ -197,8 +198,11 @@ type SMTPSender struct {
 	opts    *senderOptions
 	client  *gomail.Client
 	limiter *rate.Limiter
-	caps    *sendCaps
-	addr    string
+	// paced is false while RatePerSecond is 0: the limiter then keeps its
+	// last rate and history and is not consulted.
+	paced atomic.Bool
+	caps  *sendCaps
+	addr  string
 
 	slots chan struct{}  // one per connection in use
 	idle  chan *smtpConn // open connections not in use
@@ -360,7 +364,8 @@ func NewSMTPSender(cfg SMTPConfig, opts ...SenderOption) (*SMTPSender, error) {
 		slots:  make(chan struct{}, cfg.Connections),
 		idle:   make(chan *smtpConn, cfg.Connections),
 	}
-	s.limiter = rate.NewLimiter(cfg.limits().rateLimit(), 1)
+	s.limiter = rate.NewLimiter(1, 1)
+	s.setRate(cfg.RatePerSecond)
 	return s, nil
 }
 
@@ -531,10 +536,12 @@ func (s *SMTPSender) deliver(ctx context.Context, conn *smtpConn, msg Message) (
 			res.Status, res.Reply, res.Err = TempFailure, capReply(err), err
 			return res, conn, nil
 		}
-		if err := s.limiter.Wait(ctx); err != nil {
-			s.caps.release(slot)
-			res.Status, res.Reply, res.Err = TempFailure, "not sent: run stopped", err
-			return res, conn, nil
+		if s.paced.Load() {
+			if err := s.limiter.Wait(ctx); err != nil {
+				s.caps.release(slot)
+				res.Status, res.Reply, res.Err = TempFailure, "not sent: run stopped", err
+				return res, conn, nil
+			}
 		}
 		if conn == nil {
 			conn, err = s.dial(ctx)
@@ -579,7 +586,7 @@ func (s *SMTPSender) deliver(ctx context.Context, conn *smtpConn, msg Message) (
 		if txErr.handedOver {
 			// The server may have queued it: its cap slot stays taken, and
 			// another attempt could deliver a second copy.
-			log.Warn("smtp connection lost after the message was sent; not retrying", "to", msg.To.Email, "err", txErr.err)
+			log.Warn("smtp connection lost after the message was sent; not retrying", "err", txErr.err)
 			res.Status, res.Reply = OutcomeUnknown, "no reply after the message was sent"
 			res.Err = fmt.Errorf("mailer: smtp %s: message handed over, but no reply came (the server may have queued it): %w", s.addr, txErr)
 			return res, conn, nil
@@ -602,7 +609,8 @@ func (s *SMTPSender) deliver(ctx context.Context, conn *smtpConn, msg Message) (
 			res.Status, res.Reply, res.Err = TempFailure, reply, fmt.Errorf("mailer: after %d attempts: %w", attempt+1, txErr)
 			return res, conn, nil
 		}
-		log.Warn("smtp temporary failure, retrying", "to", msg.To.Email, "stage", stage, "reply", reply, "err", txErr.err, "attempt", attempt+1)
+		// The key identifies the message; addresses are logged at debug level only.
+		log.Warn("smtp temporary failure, retrying", "stage", stage, "reply", reply, "err", txErr.err, "attempt", attempt+1)
 		if msg.Released != nil {
 			msg.Released()
 		}
@@ -667,19 +675,17 @@ func (s *SMTPSender) transact(conn *smtpConn, from, to string, raw []byte) (stri
 // ".", and reads the server's reply. It tells a connection that broke before
 // the "." was completely written (the server cannot have taken the message:
 // a plain temporary failure) from one that broke after (the server may have
-// queued it: handedOver). The content is flushed before the "." is written,
-// so that the "." goes out in a write of its own whose failure is clear.
+// queued it: handedOver). bufio writes its buffer from the front and keeps
+// what the connection did not take, so when the last flush fails with bytes
+// left over, the end of the "." never left: nothing can have been delivered.
+// A failed write that left nothing over counts as handed over: in doubt, a
+// message is never sent twice.
 func writeData(t *textproto.Conn, raw []byte) (string, *txError) {
 	w := t.DotWriter()
 	if _, err := w.Write(raw); err != nil {
 		return "", &txError{stage: stageData, err: err, broken: true}
 	}
-	if err := t.W.Flush(); err != nil {
-		return "", &txError{stage: stageData, err: err, broken: true}
-	}
 	if err := w.Close(); err != nil {
-		// bufio keeps what it could not write: nothing left means the "."
-		// reached the connection although the write reported an error.
 		return "", &txError{stage: stageData, err: err, broken: true, handedOver: t.W.Buffered() == 0}
 	}
 	_, msg, err := t.ReadResponse(250)
