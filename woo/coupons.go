@@ -280,7 +280,8 @@ func (s *CouponsService) Batch(ctx context.Context, b *CouponBatch) (*CouponBatc
 	}
 	var wg sync.WaitGroup
 	work := make(chan []batchRef)
-	workers := min(s.client.maxConc, len(chunks))
+	_, _, conc := s.client.limiter.limits()
+	workers := min(conc, len(chunks))
 	for range workers {
 		wg.Go(func() {
 			for ch := range work {
