@@ -222,7 +222,7 @@ func TestTemplateBuildMakesAOneTimePersonalCoupon(t *testing.T) {
 		t.Fatal(err)
 	}
 	for key, want := range map[string]any{
-		"date_expires": "2026-10-25T23:59:59+01:00", "usage_limit": 1.0, "usage_limit_per_user": 1.0,
+		"date_expires": "2026-10-25T22:59:59Z", "usage_limit": 1.0, "usage_limit_per_user": 1.0,
 		"amount": "5.5", "minimum_amount": "20", "individual_use": true,
 	} {
 		if wire[key] != want {
