@@ -97,3 +97,60 @@ func BenchmarkBatchThroughput(b *testing.B) {
 		b.Errorf("throughput %.0f coupons/s is %.1f%% of the ceiling %d, want ≥ 95%%", cps, 100*r, ceilingCS)
 	}
 }
+
+// BenchmarkSettleUnclearBatch measures how many requests FindCodes needs
+// to settle an unclear batch of 100 codes in a store that holds 2,000
+// other coupons of earlier campaigns: the target is at most 3 (issue 9;
+// one by one it was 100 lookups). Metric: requests/batch.
+func BenchmarkSettleUnclearBatch(b *testing.B) {
+	store := wootest.NewStore()
+	srv := httptest.NewTLSServer(store)
+	defer srv.Close()
+	client, err := woo.NewClient(srv.URL,
+		woo.WithCredentials(wootest.DefaultKey, wootest.DefaultSecret),
+		woo.WithHTTPClient(srv.Client()),
+		woo.WithRateLimit(1000, 100),
+	)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := b.Context()
+	create := func(prefix string, n int) []string {
+		codes := make([]string, n)
+		batch := &woo.CouponBatch{Create: make([]woo.Coupon, n)}
+		for i := range n {
+			codes[i] = fmt.Sprintf("%s%06d", prefix, i)
+			batch.Create[i] = woo.Coupon{Code: codes[i], Amount: "5"}
+		}
+		res, err := client.Coupons.Batch(ctx, batch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, it := range res.Create {
+			if it.Err != nil {
+				b.Fatal(it.Err)
+			}
+		}
+		return codes
+	}
+	create("winter25-", 2000)
+	sent := time.Now().Add(-time.Minute)
+	codes := create("spring26-", 100)
+	var requests int64
+	for b.Loop() {
+		before := store.Stats().Requests
+		found, err := client.Coupons.FindCodes(ctx, codes, &woo.FindCodesOptions{ModifiedAfter: sent})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(found) != len(codes) {
+			b.Fatalf("found %d of %d codes", len(found), len(codes))
+		}
+		requests += store.Stats().Requests - before
+	}
+	perBatch := float64(requests) / float64(b.N)
+	b.ReportMetric(perBatch, "requests/batch")
+	if perBatch > 3 {
+		b.Errorf("%.1f requests to settle a batch of 100, want at most 3", perBatch)
+	}
+}

@@ -388,6 +388,35 @@ func (c *Client) BaseURL() string { return c.base.String() }
 // per second: the configured ceiling, or less after 429 answers.
 func (c *Client) Rate() float64 { return c.limiter.rate() }
 
+// SetLimits changes the client's rate ceiling (requests per second), its
+// burst and the maximum number of requests in flight, in place, for a
+// process that keeps one Client and adjusts it when its configuration is
+// reloaded. The arguments are checked like WithRateLimit's and
+// WithMaxConcurrency's; on error nothing changes.
+//
+// The limits hold across the change: the token bucket keeps its state (a
+// change never grants an extra burst), requests already waiting obey the
+// new values, and requests in flight finish. A client that is backing off
+// after 429 answers stays at the lower of its current rate and the new
+// ceiling.
+func (c *Client) SetLimits(rps float64, burst, concurrency int) error {
+	if !(rps > 0) || math.IsInf(rps, 0) {
+		return fmt.Errorf("woo: SetLimits: rate %v must be a positive number", rps)
+	}
+	if burst < 1 {
+		return fmt.Errorf("woo: SetLimits: burst %d must be at least 1", burst)
+	}
+	if concurrency < 1 {
+		return fmt.Errorf("woo: SetLimits: concurrency %d must be at least 1", concurrency)
+	}
+	c.limiter.setLimits(rps, burst, concurrency)
+	return nil
+}
+
+// Limits returns the rate ceiling, burst and maximum concurrency in force
+// (set by NewClient's options or SetLimits).
+func (c *Client) Limits() (rps float64, burst, concurrency int) { return c.limiter.limits() }
+
 // Stats counts what the client did since it was made.
 type Stats struct {
 	Requests       int64 // HTTP attempts sent, retries included

@@ -165,6 +165,8 @@ func TestContract(t *testing.T) {
 		{"ExpiryInZonesWithMinuteOffsets", scenarioExpiryMinuteOffsets},
 		{"TrashVersusForce", scenarioTrashVersusForce},
 		{"ListPagination", scenarioListPagination},
+		{"FindCodesAfterABatch", scenarioFindCodes},
+		{"UpdateRepairsMetaData", scenarioRepairMeta},
 	}
 	for _, tgt := range targets {
 		t.Run(tgt.name, func(t *testing.T) {
@@ -457,5 +459,85 @@ func scenarioListPagination(t *testing.T, tg *contractTarget) {
 	}
 	if len(seen) != n {
 		t.Errorf("All returned %d coupons, want %d", len(seen), n)
+	}
+}
+
+// scenarioFindCodes settles a batch the way the pipeline does after an
+// unclear create: one listing by code prefix and modification time finds
+// every code of the batch, and a trashed coupon is not among them.
+func scenarioFindCodes(t *testing.T, tg *contractTarget) {
+	sent := time.Now().Add(-2 * time.Minute) // margin for the store's clock
+	batch := &woo.CouponBatch{}
+	var codes []string
+	for i := range 5 {
+		code := tg.code(fmt.Sprintf("find-%d", i))
+		codes = append(codes, strings.ToUpper(code))
+		batch.Create = append(batch.Create, woo.Coupon{Code: code, Amount: "1"})
+	}
+	res, err := tg.client.Coupons.Batch(t.Context(), batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range res.Create {
+		tg.track(it.Coupon)
+		if it.Err != nil {
+			t.Fatal(it.Err)
+		}
+	}
+	trashed := res.Create[4].Coupon
+	if _, err := tg.client.Coupons.Delete(t.Context(), trashed.ID, false); err != nil {
+		t.Fatalf("trash: %v", err)
+	}
+	found, err := tg.client.Coupons.FindCodes(t.Context(), append(codes, strings.ToUpper(tg.code("find-absent"))), &woo.FindCodesOptions{ModifiedAfter: sent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, code := range codes[:4] {
+		if got := found[strings.ToLower(code)]; len(got) != 1 || got[0].ID != res.Create[i].Coupon.ID {
+			t.Errorf("found[%s] = %+v, want coupon %d", strings.ToLower(code), got, res.Create[i].Coupon.ID)
+		}
+	}
+	if got, ok := found[strings.ToLower(codes[4])]; ok {
+		t.Errorf("the trashed coupon was found with status any: %+v", got)
+	}
+	if len(found) != 4 {
+		t.Errorf("found %d codes, want 4", len(found))
+	}
+}
+
+// scenarioRepairMeta: a coupon saved without our meta (a partial save) is
+// repaired with an update, which keeps its code and restriction.
+func scenarioRepairMeta(t *testing.T, tg *contractTarget) {
+	c := tg.create(t, woo.Coupon{Code: tg.code("repair"), Amount: "5", EmailRestrictions: woo.EmailList{"ann@example.com"}})
+	got, err := tg.client.Coupons.Update(t.Context(), c.ID, &woo.CouponPatch{MetaData: []woo.Meta{
+		{Key: "_couponbridge_campaign", Value: "contract"},
+		{Key: "_couponbridge_recipient", Value: "ann@example.com"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, read := range []*woo.Coupon{got, tg.get(t, c.ID)} {
+		if v, _ := read.MetaValue("_couponbridge_campaign"); v != "contract" {
+			t.Errorf("meta _couponbridge_campaign = %q, want contract", v)
+		}
+		if v, _ := read.MetaValue("_couponbridge_recipient"); v != "ann@example.com" {
+			t.Errorf("meta _couponbridge_recipient = %q, want ann@example.com", v)
+		}
+		if read.Code != tg.code("repair") || len(read.EmailRestrictions) != 1 {
+			t.Errorf("update changed the coupon: %+v", read)
+		}
+	}
+	// Setting a key again replaces its value rather than adding a second.
+	if _, err := tg.client.Coupons.Update(t.Context(), c.ID, &woo.CouponPatch{MetaData: []woo.Meta{{Key: "_couponbridge_campaign", Value: "contract-2"}}}); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range tg.get(t, c.ID).MetaData {
+		if m.Key == "_couponbridge_campaign" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d _couponbridge_campaign entries after updating it, want 1", n)
 	}
 }

@@ -19,13 +19,42 @@ import (
 type CouponsService service
 
 // CouponListOptions filter and page List and All.
+//
+// What real WooCommerce does with them (read from
+// WC_REST_Coupons_Controller, WC_REST_Coupons_V2_Controller,
+// WC_REST_CRUD_Controller and WP_Query):
+//
+//   - Code: wc_get_coupon_id_by_code, which finds at most one published
+//     coupon; a duplicate or a draft never shows. Use FindCodes to see them.
+//   - Status: since about WooCommerce 6.2 (PR #31577, merged January 2022) wc/v3 passes it to
+//     WP_Query as post_status. It is not a registered parameter, so there is
+//     no enum and no validation: "any" means every status except those
+//     excluded from search (trash, auto-draft), so publish, future, draft,
+//     pending and private; "trash" or a comma-separated list such as
+//     "publish,draft" work too. Without it WP_Query's default applies
+//     (published, and private for a key that may read them), though one
+//     recent source revision defaults to "all", which WP_Query does not
+//     know and so filters nothing, trash included. Older stores ignore it.
+//     Send it explicitly.
+//   - Search: WP_Query's s, after sanitize_text_field (tags and %XX octets
+//     removed, whitespace collapsed). It is split into terms at spaces,
+//     commas and plus signs ("..." keeps a phrase), a term starting with "-"
+//     excludes, one-letter terms and stopwords are dropped, and every term
+//     must match (LIKE %term%, case-insensitive under MySQL's usual
+//     collations) the code (post_title), the description (post_excerpt) or
+//     post_content. A plain code prefix of letters, digits, - and _ is one
+//     substring term.
+//   - ModifiedAfter: modified_after with dates_are_gmt=true (WooCommerce 5.8,
+//     PR #30585; dates_are_gmt from PR #28132) is a date_query on
+//     post_modified_gmt, strictly after, at one-second resolution, by the
+//     store's clock.
 type CouponListOptions struct {
 	ListOptions
-	Code          string    // exact code, case-insensitive
-	Search        string    // substring search
+	Code          string    // exact code, case-insensitive; at most one published coupon
+	Search        string    // substring search in code and description
 	Include       []int64   // only these ids
 	ModifiedAfter time.Time // only coupons modified after this instant
-	Status        string    // e.g. publish; empty means the store's default (any but trash)
+	Status        string    // e.g. publish, any; empty means the store's default
 	OrderBy       string    // date, id, include, title, slug, modified
 	Order         string    // asc or desc
 }
@@ -280,7 +309,8 @@ func (s *CouponsService) Batch(ctx context.Context, b *CouponBatch) (*CouponBatc
 	}
 	var wg sync.WaitGroup
 	work := make(chan []batchRef)
-	workers := min(s.client.maxConc, len(chunks))
+	_, _, conc := s.client.limiter.limits()
+	workers := min(conc, len(chunks))
 	for range workers {
 		wg.Go(func() {
 			for ch := range work {

@@ -539,3 +539,30 @@ func TestBatchSendsChunksConcurrently(t *testing.T) {
 		}
 	})
 }
+
+// A partially saved coupon (code and restriction, no meta) is adopted by
+// repairing its meta with an update that sends nothing else; an extra copy
+// is trashed, not deleted.
+func TestUpdateSendsOnlyMetaDataAndDeleteWithoutForceTrashes(t *testing.T) {
+	mock := httpmock.NewMockTransport()
+	rec := &recorder{}
+	mock.RegisterResponder("PUT", testStore+"/wp-json/wc/v3/coupons/7", rec.wrap(jsonResponder(200, `{"id":7,"code":"a","meta_data":[{"id":3,"key":"_cb_campaign","value":"spring"}]}`)))
+	mock.RegisterResponder("DELETE", testStore+"/wp-json/wc/v3/coupons/7", rec.wrap(jsonResponder(200, `{"id":7,"code":"a","status":"publish"}`)))
+	c := newTestClient(t, mock)
+	got, err := c.Coupons.Update(context.Background(), 7, &CouponPatch{MetaData: []Meta{{Key: "_cb_campaign", Value: "spring"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := got.MetaValue("_cb_campaign"); v != "spring" {
+		t.Errorf("meta read back = %q, want spring", v)
+	}
+	if _, body := rec.request(0); string(body) != `{"meta_data":[{"key":"_cb_campaign","value":"spring"}]}` {
+		t.Errorf("update body = %s, want only meta_data", body)
+	}
+	if _, err := c.Coupons.Delete(context.Background(), 7, false); err != nil {
+		t.Fatal(err)
+	}
+	if req, _ := rec.request(1); req.URL.Query().Get("force") != "false" {
+		t.Errorf("delete query = %q, want force=false (trash)", req.URL.RawQuery)
+	}
+}

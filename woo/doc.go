@@ -18,6 +18,21 @@
 // Credentials are never sent as Basic auth or query parameters over plain
 // HTTP, and secrets never appear in errors or log lines.
 //
+// Unreachable: a request that never reached the store (refused, no such
+// host, TLS handshake, reset before any answer) fails with an error that
+// matches ErrUnreachable and says "store unreachable: <cause>". While the
+// client has never had an answer from the store it gives up after one quick
+// retry, so a store that is down from the start is reported in seconds.
+//
+// Settling: after an unclear create, CouponsService.FindCodes lists the
+// coupons of up to a batch of codes with a search on their common prefix,
+// in as few requests as the store's pages allow, and shows duplicates that
+// a lookup by code hides. Client.SetLimits adjusts the limits of a
+// long-lived client in place.
+//
+// Every date the client writes is in UTC with "Z": WordPress drops the
+// minutes of offsets such as +05:30.
+//
 // The package follows the layout of google/go-github: NewClient with
 // functional options, services sharing one struct (Coupons, Customers,
 // Orders, Reports), one checkResponse that turns non-2xx answers into
