@@ -45,7 +45,7 @@ const (
 	// the store's clock may be a little behind. A coupon missed through a
 	// larger skew is not duplicated: the store refuses its code as taken,
 	// and the row is then looked up by its code alone.
-	lookupSkew = 5 * time.Second
+	lookupSkew = 2 * time.Second
 )
 
 // settleKind is what becomes of one row.
