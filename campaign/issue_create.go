@@ -41,7 +41,9 @@ func (r *issueRun) askedCoupon(row Issue) woo.Coupon {
 	}
 	c := r.c.Coupon.Build(CouponParams{Campaign: r.c.Name, Code: row.Code, Email: email, Issued: row.IssuedAt, Loc: r.loc})
 	if !row.ExpiresAt.IsZero() {
-		c.DateExpires = &woo.Time{Time: row.ExpiresAt.In(r.loc)}
+		// In UTC ("Z"): WordPress reads an offset's hours only, so
+		// +05:30 would be saved as +05:00, half an hour off.
+		c.DateExpires = &woo.Time{Time: row.ExpiresAt.UTC()}
 	}
 	return c
 }

@@ -334,3 +334,29 @@ func TestUnreachableStoreFailsNoRow(t *testing.T) {
 		t.Errorf("%d batches sent to an unreachable store; want at most %d (the batches already under way)", got, opts.Concurrency)
 	}
 }
+
+func TestHalfHourTimeZoneCouponsAreVerifiedAndEmailed(t *testing.T) {
+	for _, zone := range []string{"Asia/Kolkata", "Asia/Kathmandu", "America/St_Johns"} {
+		t.Run(zone, func(t *testing.T) {
+			h := newIssHarness(t, nil)
+			loc := issLoc(zone)
+			opts := issOptions()
+			opts.Location = loc
+			c := issCampaign("tz")
+			const n = 5
+			res, err := h.issuer(opts, nil, nil).Run(t.Context(), c, issSource(t, issCSV(n)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Count(StateEmailed) != n {
+				t.Fatalf("summary %v reasons %v; want all %d emailed", res.Counts, res.Reasons, n)
+			}
+			want := c.Coupon.ExpiresAt(issNow, loc)
+			for _, cp := range h.store.Coupons() {
+				if !cp.DateExpiresGMT.Equal(want) {
+					t.Errorf("coupon %s expires %s; want %s (23:59:59 in %s)", cp.Code, cp.DateExpiresGMT, want, zone)
+				}
+			}
+		})
+	}
+}
