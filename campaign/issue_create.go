@@ -277,7 +277,7 @@ func (r *issueRun) sendBatch(ctx context.Context, batch []pendingCoupon, done *a
 		case storeUnreachable(item.Err):
 			// Nothing reached the store: the row goes back to planned,
 			// and the stage stops instead of trying every batch.
-			ts = append(ts, toRequeued(p.row.ID, "", "store unreachable, not sent: "+errString(item.Err)))
+			ts = append(ts, toRequeued(p.row.ID, "", "not sent (store unreachable), will retry: "+errString(item.Err)))
 			unreachErr = item.Err
 		case errors.As(item.Err, &ie) && ie.Status >= 400 && ie.Status < 500:
 			ts = append(ts, toFailed(p.row.ID, StateCreating, StageCreate, "store refused the coupon: "+errString(item.Err)))
@@ -317,7 +317,7 @@ func (r *issueRun) sendBatch(ctx context.Context, batch []pendingCoupon, done *a
 		}
 	}
 	if unreachErr != nil {
-		return fmt.Errorf("store unreachable: %w", unreachErr)
+		return unreachableErr(unreachErr)
 	}
 	return nil
 }
@@ -328,12 +328,12 @@ func (r *issueRun) unreachable(ctx context.Context, batch []pendingCoupon, cause
 	r.noteError(StageCreate, cause)
 	ts := make([]transition, len(batch))
 	for i, p := range batch {
-		ts[i] = toRequeued(p.row.ID, "", "store unreachable, not sent: "+errString(cause))
+		ts[i] = toRequeued(p.row.ID, "", "not sent (store unreachable), will retry: "+errString(cause))
 	}
 	if err := r.record(ctx, done, total, ts...); err != nil {
 		return err
 	}
-	return fmt.Errorf("store unreachable: %w", cause)
+	return unreachableErr(cause)
 }
 
 func lenCreate(res *woo.CouponBatchResult) int {

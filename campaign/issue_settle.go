@@ -5,11 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/couponbridge/couponbridge/woo"
@@ -317,7 +315,7 @@ func (r *issueRun) lookupFailed(ctx context.Context, err error, rows int) error 
 	}
 	r.noteError(StageCreate, err)
 	if storeUnreachable(err) {
-		return fmt.Errorf("store unreachable: %w", err)
+		return unreachableErr(err)
 	}
 	r.log.Warn("looking codes up in the store failed; they will be settled later", "rows", rows, "error", err)
 	return nil
@@ -385,24 +383,22 @@ func maskCode(code string) string {
 }
 
 // storeUnreachable reports whether err says the store could not be reached
-// at all (connection refused, no route, DNS).
-//
-// TODO(merge woo): replace with woo.IsUnreachable once the woo branch is in.
-func storeUnreachable(err error) bool {
-	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) {
-		return true
+// at all (connection refused, no route, DNS, TLS).
+func storeUnreachable(err error) bool { return woo.IsUnreachable(err) }
+
+// unreachableErr is the error that stops a stage when the store could not
+// be reached; it wraps the cause and says "store unreachable" once.
+func unreachableErr(err error) error {
+	if woo.IsUnreachable(err) {
+		return err
 	}
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
-		return true
-	}
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
+	return fmt.Errorf("%w: %w", woo.ErrUnreachable, err)
 }
 
 // findCodesOptions is woo.FindCodesOptions.
 //
-// TODO(merge woo): use woo.FindCodesOptions and CouponStore.FindCodes, and
+// TODO(woo FindCodes): once woo.CouponsService.FindCodes is merged, add it
+// to CouponStore, use woo.FindCodesOptions, and
 // delete findCodesOptions and listCodes.
 type findCodesOptions struct {
 	ModifiedAfter time.Time

@@ -94,7 +94,7 @@ func (r *issueRun) verifyPage(ctx context.Context, rows []Issue) error {
 			r.noteError(StageVerify, err)
 		}
 		if storeUnreachable(err) {
-			return fmt.Errorf("store unreachable: reading back coupons: %w", err)
+			return unreachableErr(err)
 		}
 		return fmt.Errorf("reading back coupons: %w", err)
 	}
