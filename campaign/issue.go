@@ -20,6 +20,10 @@ type CouponStore interface {
 	Batch(ctx context.Context, b *woo.CouponBatch) (*woo.CouponBatchResult, error)
 	GetByCode(ctx context.Context, code string) (*woo.Coupon, error)
 	List(ctx context.Context, opts *woo.CouponListOptions) ([]woo.Coupon, *woo.Response, error)
+	// Update repairs the meta tags of a coupon saved without them.
+	Update(ctx context.Context, id int64, p *woo.CouponPatch) (*woo.Coupon, error)
+	// Delete trashes (force false) a second live coupon with one code.
+	Delete(ctx context.Context, id int64, force bool) (*woo.Coupon, error)
 }
 
 // MailSender delivers messages and reports each outcome exactly once, never
@@ -66,6 +70,12 @@ type IssueOptions struct {
 	// RetryWait is the pause after an unclear store outcome before looking
 	// the codes up, and between passes (default 5s).
 	RetryWait time.Duration
+	// UnclearHold is how long after an unclear store outcome a code that
+	// the store does not have is still held back, because the first
+	// request may still be creating it (PHP goes on after a timeout or a
+	// 504). Only then is it sent again. Keep it above the store client's
+	// request timeout (default 2 × woo.DefaultTimeout).
+	UnclearHold time.Duration
 	// CapacityBits is the required margin of the code space over the
 	// number of codes, in bits (default DefaultCapacityBits).
 	CapacityBits float64
@@ -114,6 +124,9 @@ func (o IssueOptions) withDefaults() IssueOptions {
 	}
 	if o.RetryWait <= 0 {
 		o.RetryWait = 5 * time.Second
+	}
+	if o.UnclearHold <= 0 {
+		o.UnclearHold = 2 * woo.DefaultTimeout
 	}
 	if o.CapacityBits <= 0 {
 		o.CapacityBits = DefaultCapacityBits
@@ -193,6 +206,7 @@ type issueRun struct {
 
 	mu     sync.Mutex
 	counts IssueCounts
+	held   map[int64]time.Time // rows whose code the store may still be creating, until when
 }
 
 func (r *issueRun) count(f func(*IssueCounts)) {

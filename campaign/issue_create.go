@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +15,19 @@ import (
 type pendingCoupon struct {
 	row   Issue
 	asked woo.Coupon
+	// sentAt is when the row was marked creating, on the wall clock the
+	// store's dates are compared with: its coupon cannot have been
+	// modified before.
+	sentAt time.Time
+	// resent: the row is sent again after an unclear outcome found its
+	// code absent; once created, its code is checked for a second copy.
+	resent bool
+}
+
+// pendingFromLedger is a row found creating in the ledger, sent when it was
+// marked (its last update).
+func (r *issueRun) pendingFromLedger(row Issue) pendingCoupon {
+	return pendingCoupon{row: row, asked: r.askedCoupon(row), sentAt: row.UpdatedAt}
 }
 
 // askedCoupon rebuilds exactly the coupon asked for row: from the template,
@@ -29,32 +41,11 @@ func (r *issueRun) askedCoupon(row Issue) woo.Coupon {
 	}
 	c := r.c.Coupon.Build(CouponParams{Campaign: r.c.Name, Code: row.Code, Email: email, Issued: row.IssuedAt, Loc: r.loc})
 	if !row.ExpiresAt.IsZero() {
-		c.DateExpires = &woo.Time{Time: row.ExpiresAt.In(r.loc)}
+		// In UTC ("Z"): WordPress reads an offset's hours only, so
+		// +05:30 would be saved as +05:00, half an hour off.
+		c.DateExpires = &woo.Time{Time: row.ExpiresAt.UTC()}
 	}
 	return c
-}
-
-// owns reports whether the store's coupon got was created for p's row by
-// this campaign: its meta tags name this campaign and this recipient (see
-// RecipientKey) and, for an emailed campaign, its email restriction is the
-// recipient. Whether the rest is as asked is for verification to say.
-func (r *issueRun) owns(got *woo.Coupon, p pendingCoupon) bool {
-	for _, key := range []string{MetaCampaign, MetaRecipient} {
-		want, _ := p.asked.MetaValue(key)
-		have, ok := got.MetaValue(key)
-		if !ok || !strings.EqualFold(have, want) {
-			return false
-		}
-	}
-	if r.c.ExportOnly {
-		return true
-	}
-	for _, e := range got.EmailRestrictions {
-		if strings.EqualFold(strings.TrimSpace(e), p.row.Email) {
-			return true
-		}
-	}
-	return false
 }
 
 // createStage creates the coupons of every planned row. Each pass first
@@ -80,6 +71,20 @@ func (r *issueRun) createStage(ctx context.Context) error {
 	for pass := 0; ; pass++ {
 		if err := r.reconcileCreating(ctx, &done, total); err != nil {
 			return err
+		}
+		if wait := r.holdWait(); wait > 0 {
+			if n, err := r.ledger.countState(ctx, r.c.Name, StatePlanned); err != nil {
+				return err
+			} else if n == 0 {
+				// Only rows the store may still be creating are left:
+				// wait for their hold to end. That is no pass.
+				r.log.Info("waiting before sending codes again: the store may still be creating them", "wait", wait.Round(time.Second))
+				if !sleep(ctx, wait) {
+					return ctx.Err()
+				}
+				pass--
+				continue
+			}
 		}
 		left, err := r.ledger.countState(ctx, r.c.Name, StatePlanned)
 		if err != nil {
@@ -183,6 +188,7 @@ func (r *issueRun) claimBatch(ctx context.Context, after int64) ([]pendingCoupon
 		return nil, 0, err
 	}
 	now := time.Unix(r.opts.Now().Unix(), 0) // the wire format has whole seconds
+	sentAt := time.Now()
 	ts := make([]transition, len(rows))
 	for i := range rows {
 		row := &rows[i]
@@ -200,7 +206,8 @@ func (r *issueRun) claimBatch(ctx context.Context, after int64) ([]pendingCoupon
 	for i, row := range rows {
 		if applied[i] {
 			row.State = StateCreating
-			batch = append(batch, pendingCoupon{row: row, asked: r.askedCoupon(row)})
+			batch = append(batch, pendingCoupon{row: row, asked: r.askedCoupon(row), sentAt: sentAt,
+				resent: row.LastError == reasonUnclearAbsent})
 		}
 	}
 	return batch, rows[len(rows)-1].ID, nil
@@ -221,6 +228,9 @@ func (r *issueRun) sendBatch(ctx context.Context, batch []pendingCoupon, done *a
 		// The request was sent: treat every item as unclear.
 		return r.settleUnclear(ctx, batch, err, done, total)
 	}
+	if err != nil && storeUnreachable(err) {
+		return r.unreachable(ctx, batch, err, done, total)
+	}
 	if err != nil {
 		// Nothing was sent. Find the item at fault by sending them one by one.
 		if len(batch) > 1 {
@@ -234,16 +244,25 @@ func (r *issueRun) sendBatch(ctx context.Context, batch []pendingCoupon, done *a
 		return r.record(ctx, done, total, toFailed(batch[0].row.ID, StateCreating, StageCreate, "not sent: "+errString(err)))
 	}
 	var (
-		ts      []transition
-		exists  []pendingCoupon
-		unclear []pendingCoupon
-		authErr error
-		lastErr error
+		ts         []transition
+		exists     []pendingCoupon
+		unclear    []pendingCoupon
+		resent     []pendingCoupon
+		resentIDs  []int64
+		authErr    error
+		lastErr    error
+		unreachErr error
+		storeErr   error // the first request failure, for status
 	)
 	for i, item := range res.Create {
 		p := batch[i]
 		var ie *woo.ItemError
+		if item.Err != nil && !woo.IsCodeExists(item.Err) && !errors.As(item.Err, &ie) && storeErr == nil {
+			storeErr = item.Err
+		}
 		switch {
+		case item.Err == nil && item.Coupon != nil && item.Coupon.ID > 0 && p.resent:
+			resent, resentIDs = append(resent, p), append(resentIDs, item.Coupon.ID)
 		case item.Err == nil && item.Coupon != nil && item.Coupon.ID > 0:
 			ts = append(ts, toCreated(p.row.ID, item.Coupon.ID))
 			r.count(func(c *IssueCounts) { c.Created++ })
@@ -255,6 +274,11 @@ func (r *issueRun) sendBatch(ctx context.Context, batch []pendingCoupon, done *a
 			unclear, lastErr = append(unclear, p), item.Err
 		case woo.IsAuth(item.Err):
 			authErr = item.Err
+		case storeUnreachable(item.Err):
+			// Nothing reached the store: the row goes back to planned,
+			// and the stage stops instead of trying every batch.
+			ts = append(ts, toRequeued(p.row.ID, "", "not sent (store unreachable), will retry: "+errString(item.Err)))
+			unreachErr = item.Err
 		case errors.As(item.Err, &ie) && ie.Status >= 400 && ie.Status < 500:
 			ts = append(ts, toFailed(p.row.ID, StateCreating, StageCreate, "store refused the coupon: "+errString(item.Err)))
 			r.count(func(c *IssueCounts) { c.Failed++ })
@@ -270,19 +294,46 @@ func (r *issueRun) sendBatch(ctx context.Context, batch []pendingCoupon, done *a
 	if err := r.record(ctx, done, total, ts...); err != nil {
 		return err
 	}
+	if storeErr != nil {
+		r.noteError(StageCreate, storeErr)
+	}
+	if len(resent) > 0 {
+		if err := r.checkResent(ctx, resent, resentIDs, done, total); err != nil {
+			return err
+		}
+	}
 	if authErr != nil {
 		// The rows stay creating: the next run looks them up first.
 		return fmt.Errorf("store refused the credentials: %w", authErr)
 	}
 	if len(exists) > 0 {
-		if err := r.settleByLookup(ctx, exists, done, total); err != nil {
+		if err := r.settleRows(ctx, exists, true, done, total); err != nil {
 			return err
 		}
 	}
 	if len(unclear) > 0 {
-		return r.settleUnclear(ctx, unclear, lastErr, done, total)
+		if err := r.settleUnclear(ctx, unclear, lastErr, done, total); err != nil {
+			return err
+		}
+	}
+	if unreachErr != nil {
+		return unreachableErr(unreachErr)
 	}
 	return nil
+}
+
+// unreachable puts a batch that could not be sent at all back to planned
+// and stops the stage with the cause.
+func (r *issueRun) unreachable(ctx context.Context, batch []pendingCoupon, cause error, done *atomic.Int64, total int) error {
+	r.noteError(StageCreate, cause)
+	ts := make([]transition, len(batch))
+	for i, p := range batch {
+		ts[i] = toRequeued(p.row.ID, "", "not sent (store unreachable), will retry: "+errString(cause))
+	}
+	if err := r.record(ctx, done, total, ts...); err != nil {
+		return err
+	}
+	return unreachableErr(cause)
 }
 
 func lenCreate(res *woo.CouponBatchResult) int {
@@ -292,30 +343,38 @@ func lenCreate(res *woo.CouponBatchResult) int {
 	return len(res.Create)
 }
 
-// settleUnclear handles rows whose batch may or may not have been applied:
-// wait a little (the store may still be working through the batch), then
-// look every code up. When the run is being cancelled the rows stay
-// creating; the next run looks them up before sending anything.
+// settleUnclear handles rows whose batch may or may not have been applied.
+// The store may still be creating them (PHP goes on after a timeout or a
+// 504), so each is held back for UnclearHold from now; after a short pause
+// their codes are looked up: coupons found are adopted at once, codes still
+// absent wait for a later pass, and are only sent again once their hold is
+// over. When the run is being cancelled the rows stay creating; the next
+// run settles them before sending anything.
 func (r *issueRun) settleUnclear(ctx context.Context, ps []pendingCoupon, cause error, done *atomic.Int64, total int) error {
 	reason := "no answer"
 	if cause != nil {
 		reason = errString(cause)
 	}
 	r.log.Warn("store outcome unclear; looking the codes up before sending anything again", "coupons", len(ps), "error", reason)
+	until := time.Now().Add(r.opts.UnclearHold)
+	for _, p := range ps {
+		r.holdUntil(p.row.ID, until)
+	}
 	if !sleep(ctx, r.opts.RetryWait) {
 		return nil
 	}
-	return r.settleByLookup(ctx, ps, done, total)
+	return r.settleRows(ctx, ps, false, done, total)
 }
 
-// reconcileCreating settles every row of the campaign in creating by
-// looking its code up in the store. It runs before each create pass, when
+// reconcileCreating settles every row of the campaign in creating, 100 at
+// a time from a listing of the store. It runs before each create pass, when
 // no batch of this run is in flight, so the rows it finds were left by a
-// killed run or by lookups that failed.
+// killed run, by lookups that failed, or are held. It stops on
+// cancellation; each group's outcomes are recorded as soon as known.
 func (r *issueRun) reconcileCreating(ctx context.Context, done *atomic.Int64, total int) error {
 	var after int64
 	for ctx.Err() == nil {
-		rows, err := r.ledger.nextIssues(ctx, r.c.Name, StateCreating, after, 100)
+		rows, err := r.ledger.nextIssues(ctx, r.c.Name, StateCreating, after, woo.MaxPerPage)
 		if err != nil || len(rows) == 0 {
 			return err
 		}
@@ -323,51 +382,13 @@ func (r *issueRun) reconcileCreating(ctx context.Context, done *atomic.Int64, to
 		r.log.Info("settling coupons whose creation outcome is not known", "rows", len(rows))
 		ps := make([]pendingCoupon, len(rows))
 		for i, row := range rows {
-			ps[i] = pendingCoupon{row: row, asked: r.askedCoupon(row)}
+			ps[i] = r.pendingFromLedger(row)
 		}
-		if err := r.settleByLookup(ctx, ps, done, total); err != nil {
+		if err := r.settleRows(ctx, ps, false, done, total); err != nil {
 			return err
 		}
 	}
 	return ctx.Err()
-}
-
-// settleByLookup looks up each row's code in the store: a coupon that is
-// ours is adopted (created), one that is someone else's costs the row its
-// code (a new one is chosen and the row is planned again), none means the
-// row is planned again with the same code. A lookup that fails leaves the
-// row creating, to be settled later.
-func (r *issueRun) settleByLookup(ctx context.Context, ps []pendingCoupon, done *atomic.Int64, total int) error {
-	lctx := context.WithoutCancel(ctx)
-	var ts []transition
-	var recode []pendingCoupon
-	for _, p := range ps {
-		got, err := r.store.GetByCode(lctx, p.row.Code)
-		switch {
-		case err == nil && r.owns(got, p):
-			ts = append(ts, toCreated(p.row.ID, got.ID))
-			r.count(func(c *IssueCounts) { c.Adopted++ })
-			r.log.Info("coupon found in the store and adopted", "email", p.row.Email, "coupon_id", got.ID)
-		case err == nil:
-			recode = append(recode, p)
-			r.log.Warn("code already used by a coupon that is not this recipient's; choosing a new code",
-				"email", p.row.Email, "coupon_id", got.ID)
-		case woo.IsNotFound(err):
-			ts = append(ts, toRequeued(p.row.ID, "", "not in the store after an unclear outcome; sent again"))
-			r.count(func(c *IssueCounts) { c.Requeued++ })
-		default:
-			r.log.Warn("looking up a code failed; will settle it later", "email", p.row.Email, "error", err)
-		}
-	}
-	if err := r.record(ctx, done, total, ts...); err != nil {
-		return err
-	}
-	for _, p := range recode {
-		if err := r.recode(ctx, p.row); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // recode gives row a new code, one the ledger does not know, and plans it

@@ -113,6 +113,7 @@ func issOptions() IssueOptions {
 		Concurrency: 3,
 		MailChunk:   10,
 		RetryWait:   5 * time.Millisecond,
+		UnclearHold: 20 * time.Millisecond,
 		Now:         func() time.Time { return issNow },
 	}
 }

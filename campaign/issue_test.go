@@ -100,8 +100,8 @@ func TestRunSurvivesStoreAndMailFaultsWithoutDuplicates(t *testing.T) {
 	ctx := t.Context()
 	h.store.SetFaults(wootest.Faults{
 		Latency:        20 * time.Millisecond, // so that batches overlap
-		RateLimitRPS:   80,
-		RateLimitBurst: 10,
+		RateLimitRPS:   40,
+		RateLimitBurst: 2,
 		ErrorRatio:     0.15,
 		HTMLErrorRatio: 0.05,
 		CommitThenFail: 3,

@@ -90,6 +90,12 @@ func (r *issueRun) verifyPage(ctx context.Context, rows []Issue) error {
 	}
 	got, _, err := r.store.List(ctx, &woo.CouponListOptions{Include: ids, ListOptions: woo.ListOptions{PerPage: woo.MaxPerPage}})
 	if err != nil {
+		if ctx.Err() == nil {
+			r.noteError(StageVerify, err)
+		}
+		if storeUnreachable(err) {
+			return unreachableErr(err)
+		}
 		return fmt.Errorf("reading back coupons: %w", err)
 	}
 	byID := make(map[int64]*woo.Coupon, len(got))

@@ -71,6 +71,9 @@ type StoreConfig struct {
 	Concurrency int           `yaml:"concurrency"`
 	BatchSize   int           `yaml:"batch_size"`
 	Timeout     time.Duration `yaml:"timeout"`
+	// UnclearHold is how long a coupon whose creation had no clear answer
+	// is held back before it is sent again; 0 means twice Timeout.
+	UnclearHold time.Duration `yaml:"unclear_hold"`
 
 	location *time.Location
 }
@@ -479,6 +482,18 @@ func (s *StoreConfig) validate(v *validator) {
 	if s.Timeout <= 0 {
 		v.errorf("store.timeout", "must be > 0")
 	}
+	if s.UnclearHold < 0 {
+		v.errorf("store.unclear_hold", "must be > 0, or 0 for twice store.timeout")
+	}
+}
+
+// unclearHold is UnclearHold with its default: twice the request timeout,
+// longer than the store can still be working on a request that timed out.
+func (s *StoreConfig) unclearHold() time.Duration {
+	if s.UnclearHold > 0 {
+		return s.UnclearHold
+	}
+	return 2 * s.Timeout
 }
 
 func (m *MailConfig) validate(v *validator, emails bool) {

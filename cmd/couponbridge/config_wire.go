@@ -257,6 +257,7 @@ func (c *Config) issueOptions(logger *slog.Logger) campaign.IssueOptions {
 		BatchSize:   c.Store.BatchSize,
 		Concurrency: c.Store.Concurrency,
 		Rate:        c.Store.Rate,
+		UnclearHold: c.Store.unclearHold(),
 		Logger:      logger,
 	}
 }

@@ -72,6 +72,7 @@ func TestIssueSurvivesSIGKILL(t *testing.T) {
   burst: 50
   concurrency: 3
   batch_size: 10
+  unclear_hold: 200ms
 mail:
   transport: smtp
   from: {name: Shop, address: shop@example.com}

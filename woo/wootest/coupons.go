@@ -3,6 +3,7 @@ package wootest
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -540,16 +541,28 @@ func asciiLower(s string) string {
 }
 
 // couponIDByCode is wc_get_coupon_id_by_code: published coupons only,
-// case-insensitive, excluding one id. Caller holds s.mu.
+// case-insensitive, excluding one id. When several coupons share the code
+// (see Faults.ItemLatency) it returns the newest, as the real query orders
+// by post_date DESC. Caller holds s.mu.
 func (s *Store) couponIDByCode(code string, exclude int64) int64 {
 	code = formatCode(code)
 	if code == "" {
 		return 0
 	}
-	if id := s.db.byCode[code]; id != exclude {
-		return id
+	var best *coupon
+	for _, id := range s.db.byCode[code] {
+		c := s.db.Coupons[id]
+		if id == exclude || c == nil {
+			continue
+		}
+		if best == nil || c.DateCreated.After(best.DateCreated) || (c.DateCreated.Equal(best.DateCreated) && c.ID > best.ID) {
+			best = c
+		}
 	}
-	return 0
+	if best == nil {
+		return 0
+	}
+	return best.ID
 }
 
 func errEmptyCode() *wpError {
@@ -560,12 +573,68 @@ func errCodeExists() *wpError {
 	return newErr(http.StatusBadRequest, "woocommerce_rest_coupon_code_already_exists", "The coupon code already exists")
 }
 
+// errCriticalError is what WordPress's fatal error handler answers on a
+// REST route when PHP dies.
+func errCriticalError() *wpError {
+	return newErr(http.StatusInternalServerError, "internal_server_error",
+		"<p>There has been a critical error on this website.</p><p><a href=\"https://wordpress.org/documentation/article/faq-troubleshooting/\">Learn more about troubleshooting WordPress.</a></p>")
+}
+
 func errCouponID(status int) *wpError {
 	return newErr(status, "woocommerce_rest_shop_coupon_invalid_id", "Invalid ID.")
 }
 
-// createCoupon is the controller's create_item. Caller holds s.mu.
-func (s *Store) createCoupon(body map[string]json.RawMessage, mode writeMode) (*coupon, *wpError) {
+// createItem creates one coupon (a single create or one batch item) the way
+// WooCommerce does, taking delay: the duplicate check is a SELECT
+// (wc_get_coupon_id_by_code) and the INSERT comes later, with no unique
+// index in between. With a delay the two are not atomic, so two concurrent
+// creates of one new code can both succeed. With noMeta the coupon is saved
+// without its meta_data, as a PHP fatal error between the coupon's fields
+// and its meta leaves it. The waits honour ctx only for the client's
+// sake: callers pass a context that outlives a client that gave up, as PHP
+// goes on.
+func (s *Store) createItem(ctx context.Context, body map[string]json.RawMessage, mode writeMode, delay time.Duration, noMeta bool) (*coupon, *wpError) {
+	if delay <= 0 {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		c, err := s.prepareCoupon(body, mode)
+		if err != nil {
+			return nil, err
+		}
+		if noMeta {
+			c.Meta = nil
+		}
+		s.insertCoupon(c)
+		return c, nil
+	}
+	_ = sleep(ctx, delay/2)
+	s.mu.Lock()
+	c, err := s.prepareCoupon(body, mode)
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	_ = sleep(ctx, delay-delay/2)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if noMeta {
+		c.Meta = nil
+	}
+	s.insertCoupon(c)
+	return c, nil
+}
+
+// insertCoupon stores a prepared coupon under a new id. Caller holds s.mu.
+func (s *Store) insertCoupon(c *coupon) {
+	c.ID = s.db.nextPostID()
+	s.db.Coupons[c.ID] = c
+	s.db.couponOrder = append(s.db.couponOrder, c.ID)
+	s.db.index(c)
+}
+
+// prepareCoupon builds a new coupon from a create body and runs the
+// duplicate check; it stores nothing. Caller holds s.mu.
+func (s *Store) prepareCoupon(body map[string]json.RawMessage, mode writeMode) (*coupon, *wpError) {
 	s.createCalls++
 	var code string
 	if raw, ok := body["code"]; ok && !isNull(raw) {
@@ -592,10 +661,6 @@ func (s *Store) createCoupon(body map[string]json.RawMessage, mode writeMode) (*
 	if s.couponIDByCode(code, 0) != 0 {
 		return nil, errCodeExists()
 	}
-	c.ID = s.db.nextPostID()
-	s.db.Coupons[c.ID] = c
-	s.db.couponOrder = append(s.db.couponOrder, c.ID)
-	s.db.index(c)
 	return c, nil
 }
 
@@ -657,9 +722,9 @@ func (s *Store) deleteCoupon(id int64, force bool) (*coupon, *wpError) {
 }
 
 func (s *Store) createCouponRoute(q *request) response {
-	s.mu.Lock()
-	c, err := s.createCoupon(q.body, modeSingle)
+	c, err := s.createItem(context.WithoutCancel(q.ctx), q.body, modeSingle, q.itemDelay, q.partialAt >= 0)
 	var out json.RawMessage
+	s.mu.Lock()
 	if err == nil {
 		out = s.couponJSON(c, q.baseURL)
 		s.persistLocked()
@@ -667,6 +732,9 @@ func (s *Store) createCouponRoute(q *request) response {
 	s.mu.Unlock()
 	if err != nil {
 		return fail(err)
+	}
+	if q.partialAt >= 0 {
+		return fail(errCriticalError())
 	}
 	r := ok(http.StatusCreated, out)
 	r.header.Set("Location", q.baseURL+"/wp-json/wc/v3/coupons/"+strconv.FormatInt(c.ID, 10))
@@ -744,7 +812,7 @@ func (s *Store) listCoupons(q *request) response {
 	if err != nil {
 		return fail(err)
 	}
-	search := strings.ToLower(q.str("search"))
+	search := parseSearch(q.str("search"))
 	code, hasCode := q.query["code"]
 
 	s.mu.Lock()
@@ -784,7 +852,7 @@ func (s *Store) listCoupons(q *request) response {
 			continue
 		case codeID != 0 && c.ID != codeID:
 			continue
-		case search != "" && !strings.Contains(strings.ToLower(c.Code), search) && !strings.Contains(strings.ToLower(c.Description), search):
+		case !matchSearch(search, c.Code, c.Description):
 			continue
 		case !window.contains(c.DateCreated, c.DateModified):
 			continue
@@ -843,12 +911,9 @@ func (s *Store) batchCoupons(q *request) response {
 	}
 	// Items run one after another, as in one PHP request; the item delay is
 	// spent outside the lock so that concurrent requests interleave. A
-	// client that gives up does not stop the batch.
-	wait := func() {
-		if q.itemDelay > 0 && q.ctx.Err() == nil {
-			_ = sleep(q.ctx, q.itemDelay)
-		}
-	}
+	// client that gives up neither stops nor hurries the batch.
+	ctx := context.WithoutCancel(q.ctx)
+	wait := func() { _ = sleep(ctx, q.itemDelay) }
 	var result []kv
 	changed := false
 	defer func() {
@@ -860,10 +925,10 @@ func (s *Store) batchCoupons(q *request) response {
 	}()
 	if len(create) > 0 {
 		out := make([]json.RawMessage, 0, len(create))
-		for _, item := range create {
-			wait()
+		for i, item := range create {
+			partial := q.partialAt >= 0 && i == min(q.partialAt, len(create)-1)
+			c, err := s.createItem(ctx, item, modeBatch, q.itemDelay, partial)
 			s.mu.Lock()
-			c, err := s.createCoupon(item, modeBatch)
 			if err != nil {
 				out = append(out, itemError(0, err))
 			} else {
@@ -871,6 +936,11 @@ func (s *Store) batchCoupons(q *request) response {
 				changed = true
 			}
 			s.mu.Unlock()
+			if partial {
+				// The fatal error ends the request: later items are
+				// never reached.
+				return fail(errCriticalError())
+			}
 		}
 		result = append(result, kv{"create", out})
 	}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -20,7 +21,10 @@ type database struct {
 
 	Coupons     map[int64]*coupon
 	couponOrder []int64
-	byCode      map[string]int64 // published coupons by lowercased code
+	// byCode holds the ids of the published coupons of each lowercased
+	// code. WooCommerce has no unique index on codes, so two concurrent
+	// creates can leave two coupons with one code.
+	byCode      map[string][]int64
 	Customers   map[int64]*customer
 	customerIDs []int64
 	Orders      map[int64]*order
@@ -32,7 +36,7 @@ func newDatabase() *database {
 		NextPostID: 100,
 		NextUserID: 1, // user 1 is the site administrator
 		Coupons:    map[int64]*coupon{},
-		byCode:     map[string]int64{},
+		byCode:     map[string][]int64{},
 		Customers:  map[int64]*customer{},
 		Orders:     map[int64]*order{},
 	}
@@ -48,14 +52,17 @@ func (d *database) index(c *coupon) {
 	if c.Status != "publish" {
 		return
 	}
-	if _, taken := d.byCode[strings.ToLower(c.Code)]; !taken {
-		d.byCode[strings.ToLower(c.Code)] = c.ID
+	k := strings.ToLower(c.Code)
+	if !slices.Contains(d.byCode[k], c.ID) {
+		d.byCode[k] = append(d.byCode[k], c.ID)
 	}
 }
 
 // unindex forgets a coupon's code (trashed, deleted or renamed).
 func (d *database) unindex(c *coupon) {
-	if k := strings.ToLower(c.Code); d.byCode[k] == c.ID {
+	k := strings.ToLower(c.Code)
+	d.byCode[k] = slices.DeleteFunc(d.byCode[k], func(id int64) bool { return id == c.ID })
+	if len(d.byCode[k]) == 0 {
 		delete(d.byCode, k)
 	}
 }

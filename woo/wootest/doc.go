@@ -15,7 +15,12 @@
 //     usage limits of 0 come back as null; null in a write is skipped;
 //     email restrictions go through a port of WordPress's sanitize_email and
 //     can come back as a JSON object with numeric keys; date_expires is
-//     parsed the way WooCommerce parses it, traps included.
+//     parsed the way WooCommerce parses it, traps included (an offset's
+//     minutes are lost: +05:30 is read as +05:00).
+//   - A create's duplicate check and its insert are apart, as on a real
+//     store: with item latency two concurrent creates of one new code can
+//     both succeed, and ?code= then returns only the newest. search splits
+//     its terms as WordPress does.
 //   - Authentication follows WooCommerce's authenticator: HTTP Basic and
 //     query credentials only over TLS (or behind a trusted TLS proxy),
 //     one-legged OAuth 1.0a over plain HTTP with the timestamp window and
@@ -25,7 +30,9 @@
 //     cancellation gives the use back.
 //   - Faults can be injected while the store runs (SetFaults): 429 rate
 //     limiting, random 5xx, latency per request and per batch item,
-//     commit-then-fail, HTML error pages, a host that strips the
+//     commit-then-fail, a PHP fatal error that leaves a coupon without
+//     its meta (PartialSave), a 504 while PHP goes on creating
+//     (KeepsRunning), HTML error pages, a host that strips the
 //     Authorization header. Random faults are deterministic for a Seed.
 //   - All waiting is done with timers that honour the request context, so
 //     the handler also works inside testing/synctest bubbles.

@@ -19,16 +19,19 @@ const maxBody = 32 << 20
 
 // request is one REST request as WordPress's REST server sees it.
 type request struct {
-	ctx        context.Context
-	method     string // after X-HTTP-Method-Override / _method
-	route      string // e.g. "/wc/v3/coupons/12", without /wp-json
-	query      url.Values
-	body       map[string]json.RawMessage // JSON object body, nil when none
-	form       url.Values                 // form-encoded body
-	key        *apiKey                    // authenticated key, nil when anonymous
-	authErr    *wpError                   // an authentication error found before dispatch
-	baseURL    string                     // scheme://host[/subfolder] for links
-	itemDelay  time.Duration
+	ctx       context.Context
+	method    string // after X-HTTP-Method-Override / _method
+	route     string // e.g. "/wc/v3/coupons/12", without /wp-json
+	query     url.Values
+	body      map[string]json.RawMessage // JSON object body, nil when none
+	form      url.Values                 // form-encoded body
+	key       *apiKey                    // authenticated key, nil when anonymous
+	authErr   *wpError                   // an authentication error found before dispatch
+	baseURL   string                     // scheme://host[/subfolder] for links
+	itemDelay time.Duration
+	// partialAt is the create item at which a PartialSave fault kills the
+	// request, -1 for none.
+	partialAt  int
 	restRouted bool // reached through ?rest_route=: no authentication runs
 }
 
@@ -452,4 +455,20 @@ func (s *Store) dateParam(q *request, name string) (time.Time, bool, *wpError) {
 		}
 	}
 	return time.Time{}, false, errInvalidParam(name, "Invalid date.")
+}
+
+// createsCoupons reports whether q is a coupon create: POST /coupons, or a
+// batch with create items.
+func (q *request) createsCoupons() bool {
+	if q.method != http.MethodPost {
+		return false
+	}
+	switch strings.TrimSuffix(q.route, "/") {
+	case "/wc/v3/coupons":
+		return true
+	case "/wc/v3/coupons/batch":
+		raw, ok := q.body["create"]
+		return ok && !isNull(raw) && string(raw) != "[]"
+	}
+	return false
 }

@@ -172,13 +172,15 @@ func parseExpiry(v string, loc *time.Location) (time.Time, bool) {
 		atoi := func(s string) int { n, _ := strconv.Atoi(s); return n }
 		t := time.Date(atoi(m[1]), time.Month(atoi(m[2])), atoi(m[3]), atoi(m[4]), atoi(m[5]), atoi(m[6]), 0, time.UTC)
 		if m[7] != "Z" {
-			off := time.Duration(atoi(m[9]))*time.Hour + time.Duration(atoi(m[10]))*time.Minute
+			// WordPress's iso8601_timezone_to_offset expects "±hhmm":
+			// (int) substr($tz, 3, 4) of "+05:30" is (int) ":30", 0. The
+			// minutes are lost whatever the sign: +05:30 is read as
+			// +05:00, -03:30 as -03:00.
+			off := time.Duration(atoi(m[9])) * time.Hour
 			if m[8] == "-" {
 				off = -off
 			}
 			t = t.Add(-off)
-		} else {
-			return t, true
 		}
 		return t, true
 	}

@@ -150,8 +150,13 @@ type Faults struct {
 	// ErrorRatio is the share of requests answered with a random 502, 503
 	// or 504 before anything is applied.
 	ErrorRatio float64
-	// Latency delays every request; ItemLatency delays every item of a
-	// batch (a real store takes 11-13 ms per item).
+	// Latency delays every request; ItemLatency delays every coupon create
+	// (single or batch item) and every other batch item (a real store takes
+	// 11-13 ms per item). With ItemLatency a create's duplicate check and
+	// its insert are apart, half of it each, as on a real store (a SELECT
+	// then an INSERT, no unique index): two concurrent creates of one new
+	// code can both succeed, and ?code= then shows only the newer one. A
+	// client that gives up does not stop or hurry the items.
 	Latency, ItemLatency time.Duration
 	// CommitThenFail makes the next N coupon create requests (single or
 	// batch) apply their changes and then fail as FailMode says.
@@ -160,6 +165,20 @@ type Faults struct {
 	// HTMLErrorRatio is the share of requests answered with an HTML page
 	// (half with status 200, half with 503) instead of JSON.
 	HTMLErrorRatio float64
+	// PartialSave makes the next N coupon create requests (single or
+	// batch) die of a PHP fatal error while saving one coupon: the items
+	// before it are created, that coupon is saved with its code, email
+	// restriction and other fields but without its meta_data, later items
+	// are never reached, and the request answers 500
+	// internal_server_error. PartialSaveItem is the index of the batch
+	// item that dies (beyond the last: the last).
+	PartialSave     int
+	PartialSaveItem int
+	// KeepsRunning makes the next N coupon create requests answer 504 at
+	// once, as nginx does when PHP-FPM is slow, while PHP goes on creating
+	// the items afterwards, one by one at ItemLatency. Wait blocks until
+	// such work is done.
+	KeepsRunning int
 	// StripAuthorization drops the Authorization header like some hosts.
 	StripAuthorization bool
 	// Seed makes the random faults repeatable.
@@ -203,13 +222,16 @@ type Store struct {
 	createCalls int
 	loadErr     error
 
-	fmu         sync.Mutex // guards fault state and stats
-	faults      Faults
-	commitFails int
-	rng         *rand.Rand
-	limiter     *rate.Limiter
-	stats       Stats
-	window      []time.Time // request times within the last second
+	fmu          sync.Mutex // guards fault state and stats
+	faults       Faults
+	commitFails  int
+	partialSaves int
+	keepRunning  int
+	background   sync.WaitGroup // requests going on after their answer (KeepsRunning)
+	rng          *rand.Rand
+	limiter      *rate.Limiter
+	stats        Stats
+	window       []time.Time // request times within the last second
 }
 
 // NewStore returns an empty sandbox store (or one loaded from the data file
@@ -251,6 +273,8 @@ func (s *Store) SetFaults(f Faults) {
 	defer s.fmu.Unlock()
 	s.faults = f
 	s.commitFails = f.CommitThenFail
+	s.partialSaves = f.PartialSave
+	s.keepRunning = f.KeepsRunning
 	s.rng = rand.New(rand.NewPCG(uint64(f.Seed), uint64(f.Seed)^0x9e3779b97f4a7c15))
 	s.limiter = nil
 	if f.RateLimitRPS > 0 {
@@ -262,14 +286,37 @@ func (s *Store) SetFaults(f Faults) {
 	}
 }
 
-// Faults returns the faults in force; CommitThenFail is the number of
-// commit-then-fail answers still to come.
+// Faults returns the faults in force; CommitThenFail, PartialSave and
+// KeepsRunning are the numbers of such requests still to come.
 func (s *Store) Faults() Faults {
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
 	f := s.faults
 	f.CommitThenFail = s.commitFails
+	f.PartialSave = s.partialSaves
+	f.KeepsRunning = s.keepRunning
 	return f
+}
+
+// Wait blocks until requests that go on after their answer (KeepsRunning)
+// have finished their work.
+func (s *Store) Wait() { s.background.Wait() }
+
+// takeCreateFaults decides the PartialSave and KeepsRunning faults of a
+// coupon create request.
+func (s *Store) takeCreateFaults() (partialAt int, keepRunning bool) {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	partialAt = -1
+	if s.partialSaves > 0 {
+		s.partialSaves--
+		partialAt = max(0, s.faults.PartialSaveItem)
+	}
+	if s.keepRunning > 0 {
+		s.keepRunning--
+		keepRunning = true
+	}
+	return partialAt, keepRunning
 }
 
 // Stats returns the request counters.
@@ -455,6 +502,18 @@ func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.itemDelay = d.itemDelay
+	req.partialAt = -1
+	if req.createsCoupons() {
+		var keepRunning bool
+		req.partialAt, keepRunning = s.takeCreateFaults()
+		if keepRunning {
+			// nginx gives up on PHP-FPM; PHP does not notice and goes on.
+			req.ctx = context.WithoutCancel(req.ctx)
+			s.background.Go(func() { s.dispatch(req) })
+			writeHTML(w, http.StatusGatewayTimeout, d.retryAfter)
+			return
+		}
+	}
 	resp := s.dispatch(req)
 	if resp.commitFail {
 		if fail, mode := s.takeCommitFail(); fail {
