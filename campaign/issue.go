@@ -313,7 +313,7 @@ func (r *issueRun) markUnconfirmed(ctx context.Context) error {
 		for i, row := range rows {
 			ts[i] = toUnconfirmed(row.ID, "a run stopped while this message was being sent; the mail server may or may not have accepted it")
 			r.log.Warn("UNCONFIRMED: message may or may not have been delivered; not resent automatically, check and resend by hand if needed",
-				"email", row.Email, "code", row.Code, "attempts", row.MailAttempts)
+				"email", row.Email, "coupon_id", row.CouponID, "code", MaskCode(row.Code), "attempts", row.MailAttempts)
 		}
 		applied, err := r.ledger.apply(ctx, ts...)
 		if err != nil {
