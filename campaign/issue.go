@@ -63,6 +63,11 @@ type IssueOptions struct {
 	// MaxMailAttempts, over all runs, after which a temporarily refused
 	// message is marked failed (default 8).
 	MaxMailAttempts int
+	// VerifyMaxAge bounds how long ago a coupon may have been read back
+	// when its code is emailed (default 1h): an older verification (a run
+	// stopped before emailing, a long email stage) is done again first, so
+	// a coupon trashed or edited meanwhile is not mailed.
+	VerifyMaxAge time.Duration
 	// RetryWait is the pause after an unclear store outcome before looking
 	// the codes up, and between passes (default 5s).
 	RetryWait time.Duration
@@ -111,6 +116,9 @@ func (o IssueOptions) withDefaults() IssueOptions {
 	}
 	if o.MaxMailAttempts <= 0 {
 		o.MaxMailAttempts = 8
+	}
+	if o.VerifyMaxAge <= 0 {
+		o.VerifyMaxAge = time.Hour
 	}
 	if o.RetryWait <= 0 {
 		o.RetryWait = 5 * time.Second

@@ -63,10 +63,28 @@ func (r *issueRun) emailStage(ctx context.Context) error {
 func (r *issueRun) mailPass(ctx context.Context, done *int, total int) (int, error) {
 	deferred := 0
 	var after int64
+	// reverified holds the rows read back again in this pass: each at most
+	// once, however short VerifyMaxAge is.
+	reverified := map[int64]bool{}
 	for ctx.Err() == nil {
 		rows, err := r.ledger.nextIssues(ctx, r.c.Name, StateVerified, after, r.opts.MailChunk)
 		if err != nil || len(rows) == 0 {
 			return deferred, err
+		}
+		var stale []Issue
+		for _, row := range rows {
+			if !reverified[row.ID] && r.isStale(row, r.opts.Now()) {
+				stale = append(stale, row)
+				reverified[row.ID] = true
+			}
+		}
+		if len(stale) > 0 {
+			// Read them back, then take the chunk again from the same
+			// place: what is still verified is fresh now.
+			if err := r.reverify(ctx, stale); err != nil {
+				return deferred, err
+			}
+			continue
 		}
 		after = rows[len(rows)-1].ID
 		msgs := make([]mailer.Message, 0, len(rows))

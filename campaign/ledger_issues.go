@@ -16,6 +16,7 @@ import (
 //	                              ↘ exported (export-only campaigns)
 //	any stage → failed (with the stage and the reason)
 //	sending, found by a later run → unconfirmed
+//	verified, read back too long ago → created (read back again)
 type State string
 
 // The states of a ledger row. Later migrations add states by inserting into
@@ -345,6 +346,8 @@ func (t transition) statement(now string) (string, []any, error) {
 	case t.from == StateCreated && (t.to == StateVerified || t.to == StateExported):
 		set = append(set, "verified_at = ?")
 		args = append(args, at)
+	case t.from == StateVerified && t.to == StateCreated:
+		set = append(set, "verified_at = NULL")
 	case t.from == StateVerified && t.to == StateSending:
 		set = append(set, "mail_attempts = mail_attempts + 1")
 	case t.from == StateSending && t.to == StateEmailed:

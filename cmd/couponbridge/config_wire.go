@@ -258,5 +258,7 @@ func (c *Config) issueOptions(logger *slog.Logger) campaign.IssueOptions {
 		Concurrency: c.Store.Concurrency,
 		Rate:        c.Store.Rate,
 		Logger:      logger,
+		// The read-back before mailing is a mail setting for the owner.
+		VerifyMaxAge: c.Mail.ReverifyAfter,
 	}
 }
