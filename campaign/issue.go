@@ -181,6 +181,7 @@ type IssueCounts struct {
 	Failed      int // rows that failed during this run
 	Requeued    int // rows sent again because the store did not have them after an unclear outcome
 	Unconfirmed int // rows found in sending at start, marked unconfirmed
+	Capped      int // messages held back by the mail sender's hourly or daily cap
 }
 
 // RunResult is the outcome of Issuer.Run: where the campaign stands in the
@@ -188,19 +189,26 @@ type IssueCounts struct {
 type RunResult struct {
 	Summary
 	ThisRun IssueCounts
+	// Blocked is set when rows are still to do because the store or the
+	// mail server could not be reached, or kept refusing; its message is
+	// the cause. Rows held back only by a mail cap do not set it.
+	Blocked *BlockedError
 }
 
 // issueRun is the state of one Run.
 type issueRun struct {
 	*Issuer
-	c      Campaign
+	c Campaign
+	// store shadows Issuer.store: it notes the store's errors (noteError).
+	store  CouponStore
 	gen    *CodeGenerator
 	log    *slog.Logger
 	loc    *time.Location
 	progMu sync.Mutex
 
-	mu     sync.Mutex
-	counts IssueCounts
+	mu        sync.Mutex
+	counts    IssueCounts
+	stageErrs map[Stage]*stageNote
 }
 
 func (r *issueRun) count(f func(*IssueCounts)) {
@@ -247,6 +255,9 @@ func (is *Issuer) Run(ctx context.Context, c Campaign, src RecipientSource) (Run
 	res.ThisRun = r.counts
 	r.mu.Unlock()
 	res.Rejects = res.ThisRun.Rejected
+	if serr == nil && ctx.Err() == nil {
+		res.Blocked = r.settleStageErrors(sctx, sum)
+	}
 	if err == nil {
 		err = serr
 	}
@@ -269,6 +280,7 @@ func (is *Issuer) start(ctx context.Context, c Campaign) (*issueRun, error) {
 	}
 	r := &issueRun{Issuer: is, c: c, gen: gen, loc: is.opts.Location,
 		log: is.opts.Logger.With("campaign", c.Name)}
+	r.store = notingStore{CouponStore: is.store, r: r}
 	return r, nil
 }
 

@@ -144,9 +144,19 @@ func (r *issueRun) mailPass(ctx context.Context, done *int, total int) (int, err
 			if !sent && res.Status == mailer.TempFailure {
 				// Never handed over: the row is still verified (or was
 				// moved on by someone else); a later pass or run sends it.
-				if !errors.Is(res.Err, errRowMoved) {
+				switch {
+				case errors.Is(res.Err, errRowMoved):
+				case errors.Is(res.Err, mailer.ErrCapReached):
+					// A cap is the owner's setting, not a failure: the
+					// rest waits for a later run.
+					deferred++
+					r.count(func(c *IssueCounts) { c.Deferred++; c.Capped++ })
+				default:
 					deferred++
 					r.count(func(c *IssueCounts) { c.Deferred++ })
+					if ctx.Err() == nil {
+						r.noteError(StageEmail, mailCause(res))
+					}
 				}
 				return
 			}
@@ -161,6 +171,7 @@ func (r *issueRun) mailPass(ctx context.Context, done *int, total int) (int, err
 			t := r.outcome(row, res)
 			if t.to == StateVerified {
 				deferred++
+				r.noteError(StageEmail, mailCause(res))
 			}
 			if err := r.record(ctx, nil, 0, t); err != nil {
 				recErr = err
@@ -180,10 +191,24 @@ func (r *issueRun) mailPass(ctx context.Context, done *int, total int) (int, err
 			return deferred, fmt.Errorf("recording mail outcome: %w", recErr)
 		}
 		if sendErr != nil {
+			r.noteError(StageEmail, sendErr)
 			return deferred, fmt.Errorf("sending mail: %w", sendErr)
 		}
 	}
 	return deferred, ctx.Err()
+}
+
+// mailCause is the error a temporary failure says about the mail server:
+// the network error when it could not be reached, else its reply.
+func mailCause(res mailer.Result) error {
+	if isNetError(res.Err) {
+		return stageCause(StageEmail, res.Err)
+	}
+	reply := strings.TrimSpace(res.Reply)
+	if reply == "" && res.Err != nil {
+		reply = errString(res.Err)
+	}
+	return fmt.Errorf("mail server refused: %s", reply)
 }
 
 // outcome is the transition for one delivery result.
