@@ -212,7 +212,9 @@ func TestTemplateBuildMakesAOneTimePersonalCoupon(t *testing.T) {
 		t.Errorf("Build =\n%+v\nwant\n%+v", got, want)
 	}
 
-	// On the wire: the expiry in store time with offset and whole seconds.
+	// On the wire: the expiry instant in UTC with Z and whole seconds
+	// (WordPress drops the minutes of an offset such as +05:30), the end of
+	// the day in store time.
 	b, err := json.Marshal(got)
 	if err != nil {
 		t.Fatal(err)
@@ -222,7 +224,7 @@ func TestTemplateBuildMakesAOneTimePersonalCoupon(t *testing.T) {
 		t.Fatal(err)
 	}
 	for key, want := range map[string]any{
-		"date_expires": "2026-10-25T23:59:59+01:00", "usage_limit": 1.0, "usage_limit_per_user": 1.0,
+		"date_expires": "2026-10-25T22:59:59Z", "usage_limit": 1.0, "usage_limit_per_user": 1.0,
 		"amount": "5.5", "minimum_amount": "20", "individual_use": true,
 	} {
 		if wire[key] != want {

@@ -1,7 +1,9 @@
 package mailer
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -11,11 +13,15 @@ import (
 // up to twice the cap across a window boundary, which is what a shared host
 // counting "50 an hour" punishes; the message rate itself is paced by
 // x/time/rate in SMTPSender.
+//
+// Both windows record every send, even with no cap set, so that a cap set
+// later by SetLimits sees what was sent before it.
 type sendCaps struct {
-	mu     sync.Mutex
-	hour   capWindow
-	day    capWindow
-	lastID int64 // reservation ids
+	mu      sync.Mutex
+	hour    capWindow
+	day     capWindow
+	capWait time.Duration
+	lastID  int64 // reservation ids
 }
 
 // capWindow is a rolling window of the times messages were sent.
@@ -49,10 +55,47 @@ func (e *capError) Error() string {
 
 func (e *capError) Is(target error) bool { return target == ErrCapReached }
 
-func newSendCaps(perHour, perDay int) *sendCaps {
+func newSendCaps(perHour, perDay int, capWait time.Duration) *sendCaps {
 	return &sendCaps{
-		hour: capWindow{name: "hourly", limit: perHour, period: time.Hour},
-		day:  capWindow{name: "daily", limit: perDay, period: 24 * time.Hour},
+		hour:    capWindow{name: "hourly", limit: perHour, period: time.Hour},
+		day:     capWindow{name: "daily", limit: perDay, period: 24 * time.Hour},
+		capWait: capWait,
+	}
+}
+
+// setLimits changes the caps; the windows keep their history.
+func (c *sendCaps) setLimits(perHour, perDay int, capWait time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hour.limit, c.day.limit, c.capWait = perHour, perDay, capWait
+}
+
+// maxWait returns how long a message may wait for a slot.
+func (c *sendCaps) maxWait() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.capWait
+}
+
+// recordPast counts sends made at the instants at (by another process or
+// before this one) into both windows; they are never released.
+func (c *sendCaps) recordPast(now time.Time, at []time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, w := range []*capWindow{&c.hour, &c.day} {
+		added := false
+		for _, t := range at {
+			if t.After(now) {
+				t = now
+			}
+			if t.Add(w.period).After(now) {
+				w.sent = append(w.sent, capEntry{at: t})
+				added = true
+			}
+		}
+		if added {
+			slices.SortStableFunc(w.sent, func(a, b capEntry) int { return cmp.Compare(a.at.UnixNano(), b.at.UnixNano()) })
+		}
 	}
 }
 
@@ -74,9 +117,7 @@ func (c *sendCaps) reserve(now time.Time) (capSlot, time.Duration, error) {
 	}
 	c.lastID++
 	for _, w := range []*capWindow{&c.hour, &c.day} {
-		if w.limit > 0 {
-			w.sent = append(w.sent, capEntry{at: now, id: c.lastID})
-		}
+		w.sent = append(w.sent, capEntry{at: now, id: c.lastID})
 	}
 	return capSlot{id: c.lastID}, 0, nil
 }
@@ -102,9 +143,6 @@ func (c *sendCaps) release(s capSlot) {
 // full drops entries older than the period and returns 0 when a slot is
 // free at now, or how long until the oldest entry leaves the window.
 func (w *capWindow) full(now time.Time) time.Duration {
-	if w.limit <= 0 {
-		return 0
-	}
 	cut := 0
 	for cut < len(w.sent) && !w.sent[cut].at.Add(w.period).After(now) {
 		cut++
@@ -112,7 +150,7 @@ func (w *capWindow) full(now time.Time) time.Duration {
 	if cut > 0 {
 		w.sent = append(w.sent[:0], w.sent[cut:]...)
 	}
-	if len(w.sent) < w.limit {
+	if w.limit <= 0 || len(w.sent) < w.limit {
 		return 0
 	}
 	return w.sent[len(w.sent)-w.limit].at.Add(w.period).Sub(now)

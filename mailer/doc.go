@@ -9,12 +9,16 @@
 // bytes; values that come from data (names, subjects) can never add header
 // fields: CR, LF and other control characters are stripped from names and
 // subjects, addresses, Message-IDs and URLs containing them are rejected,
-// and non-ASCII text is RFC 2047 encoded.
+// and non-ASCII text is RFC 2047 encoded. No header line exceeds RFC 5322's
+// 998 bytes whatever the data: display names are cut to 100 characters,
+// subjects fold (long words as encoded-words), and addresses, Message-IDs
+// and URLs too long for a line are rejected.
 //
 // Delivery: [SMTPSender] keeps a configurable number of SMTP connections open
 // across many messages, obeys a message rate and per-hour and per-day caps,
 // retries temporary failures with backoff and classifies every outcome as
-// [Delivered], [TempFailure] or [PermFailure] with the server's reply.
+// [Delivered], [TempFailure], [PermFailure] or [OutcomeUnknown] (handed over,
+// no reply: never retried, so never sent twice) with the server's reply.
 // [Outbox] writes each message as an .eml file (atomic rename, mode 0600),
 // byte for byte what SMTP would have sent. Both report exactly one [Result]
 // per message, never concurrently, as soon as it is known.

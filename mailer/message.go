@@ -26,8 +26,10 @@ type Address struct {
 // Message is one email ready to be built and delivered.
 //
 // Names and Subject may come from untrusted data: control characters in them
-// (CR, LF, TAB, …) are replaced by spaces. Email addresses, MessageID and
-// ListUnsubscribe URLs containing them are rejected by [Build].
+// (CR, LF, TAB, other C0 and C1 controls, U+2028, U+2029) are replaced by
+// spaces, display names are cut to 100 characters, and a long subject is
+// folded. Email addresses, MessageID and ListUnsubscribe URLs containing
+// control characters, or too long for a header line, are rejected by [Build].
 type Message struct {
 	// Key is the caller's identifier for the message, echoed in its Result
 	// and used for the Outbox file name when MessageID is empty.
@@ -49,15 +51,27 @@ type Message struct {
 	// OneClickUnsubscribe adds List-Unsubscribe-Post: List-Unsubscribe=One-Click
 	// (RFC 8058); it requires an https URL in ListUnsubscribe.
 	OneClickUnsubscribe bool
-	// Prepare, when set, is called once, right before the message is handed
-	// over (before MAIL FROM on SMTP, before the file is written in the
-	// outbox) and after every wait for a rate, a cap or a connection. If
-	// it returns an error the message is not sent and is reported as a
-	// TempFailure carrying that error. Callers use it to record "handing
-	// over now" as late as possible, so that a crash can leave in doubt
-	// only the messages really in flight. It may be called from several
-	// goroutines at once (one per connection).
+	// Prepare, when set, is called right before each attempt that may hand
+	// the message over (before MAIL FROM on SMTP, before the file is
+	// written in the outbox), after every wait for a rate, a cap or a
+	// connection: once per attempt, not once per message. If it returns an
+	// error the message is not sent and is reported as a TempFailure
+	// carrying that error. Callers use it to record "handing over now" as
+	// late as possible, so that a crash can leave in doubt only the
+	// messages really in flight. It may be called from several goroutines
+	// at once (one per connection), but never twice at once for one message.
 	Prepare func() error
+	// Released, when set, is called after an attempt that certainly did not
+	// hand the message over (a server reply of 400 or more to MAIL, RCPT or
+	// DATA, or a connection that broke before the final "." of DATA was
+	// written) when the sender will try again, before it waits out the
+	// backoff: the caller can record "no longer in flight", so that a crash
+	// during the wait leaves nothing in doubt. Prepare is called again
+	// before the next attempt. Released is not called after the last
+	// attempt (that one is reported as TempFailure or PermFailure), nor for
+	// OutcomeUnknown or Delivered. Like Prepare it may be called from
+	// several goroutines at once, never twice at once for one message.
+	Released func()
 }
 
 // Status is the outcome class of one delivery.
@@ -72,9 +86,19 @@ const (
 	// PermFailure means the message can never be delivered as it is (5xx
 	// reply for that recipient, or a message that cannot be built).
 	PermFailure
+	// OutcomeUnknown means the message was completely handed over (the
+	// final "." of DATA was written to the connection) but no reply was
+	// read: the connection dropped, was reset or timed out, or ended before
+	// the server's 250. The server may have queued the message, so the
+	// sender never tries it again (not in this Send, not on a new
+	// connection) and a caller must not either without checking: resending
+	// could deliver a second copy. Err says what happened. The Outbox never
+	// reports it (a rename is atomic: the file is there or not).
+	OutcomeUnknown
 )
 
-// String returns "delivered", "temporary failure" or "permanent failure".
+// String returns "delivered", "temporary failure", "permanent failure" or
+// "outcome unknown".
 func (s Status) String() string {
 	switch s {
 	case Delivered:
@@ -83,6 +107,8 @@ func (s Status) String() string {
 		return "temporary failure"
 	case PermFailure:
 		return "permanent failure"
+	case OutcomeUnknown:
+		return "outcome unknown"
 	}
 	return fmt.Sprintf("Status(%d)", int(s))
 }
@@ -180,7 +206,7 @@ func build(msg Message) ([]byte, string, error) {
 	if replyTo != nil {
 		m.ReplyToMailAddress(replyTo)
 	}
-	m.Subject(cleanHeaderText(msg.Subject))
+	m.Subject(foldableText(cleanHeaderText(msg.Subject)))
 	m.SetDateWithValue(date)
 	m.SetMessageIDWithValue(id)
 	// Generic headers are written sorted; go-mail's preformatted ones (its
@@ -218,11 +244,14 @@ func mailbox(field string, a Address) (*mail.Address, error) {
 	if strings.ContainsFunc(email, unicode.IsControl) {
 		return nil, invalidf("%s address %q contains control characters", field, email)
 	}
+	if len(email) > maxAddressLen {
+		return nil, invalidf("%s address %.40q… is %d bytes long; at most %d are allowed", field, email, len(email), maxAddressLen)
+	}
 	parsed, err := mail.ParseAddress(email)
 	if err != nil || parsed.Address != email || parsed.Name != "" {
 		return nil, invalidf("%s address %q is not a plain email address", field, email)
 	}
-	return &mail.Address{Name: cleanHeaderText(a.Name), Address: email}, nil
+	return &mail.Address{Name: displayName(a.Name), Address: email}, nil
 }
 
 // cleanHeaderText turns every control character (CR, LF, TAB, NUL, …) into
@@ -236,6 +265,82 @@ func cleanHeaderText(s string) string {
 		return r
 	}, s)
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// Header limits. RFC 5322 allows lines of at most 998 bytes (78
+// recommended); go-mail folds header values at spaces near 76 characters,
+// so every value built here is made of words that fit a line: names are cut,
+// long subjects are split into encoded-words, and the unbreakable values
+// (addresses, Message-ID, URLs) are bounded.
+const (
+	// maxNameRunes is the longest display name put into a header.
+	maxNameRunes = 100
+	// maxAddressLen is RFC 5321's limit for a mailbox (a path is 256 with
+	// its angle brackets).
+	maxAddressLen = 254
+	// maxTokenLen bounds a Message-ID or a List-Unsubscribe URL: with its
+	// header name it still fits a 998-byte line.
+	maxTokenLen = 900
+	// maxWordLen is the longest unencoded word of a subject; a longer one
+	// could not be folded within 78 characters.
+	maxWordLen = 70
+)
+
+// displayName cleans a display name taken from data (see cleanHeaderText)
+// and cuts it to maxNameRunes runes.
+func displayName(s string) string {
+	s = cleanHeaderText(s)
+	n := 0
+	for i := range s {
+		if n == maxNameRunes {
+			return strings.TrimRight(s[:i], " ")
+		}
+		n++
+	}
+	return s
+}
+
+// foldableText returns s, already cleaned, in a form that go-mail can fold
+// at spaces: unchanged when it is ASCII made of short words (or not ASCII:
+// go-mail then encodes it as RFC 2047 encoded-words of at most 75
+// characters), and otherwise as Q encoded-words of at most 75 characters,
+// which readers join back into s.
+func foldableText(s string) string {
+	if !isASCII(s) {
+		return s
+	}
+	long := false
+	for _, w := range strings.Split(s, " ") {
+		long = long || len(w) > maxWordLen
+	}
+	if !long {
+		return s
+	}
+	const prefix, suffix = "=?UTF-8?q?", "?="
+	const room = 75 - len(prefix) - len(suffix)
+	var words []string
+	var cur strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		enc := string(c)
+		switch {
+		case c == ' ':
+			enc = "_"
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', strings.IndexByte("!*+-/", c) >= 0:
+			// RFC 2047 5(3): safe as is in any header
+		default:
+			enc = fmt.Sprintf("=%02X", c)
+		}
+		if cur.Len()+len(enc) > room {
+			words = append(words, prefix+cur.String()+suffix)
+			cur.Reset()
+		}
+		cur.WriteString(enc)
+	}
+	if cur.Len() > 0 {
+		words = append(words, prefix+cur.String()+suffix)
+	}
+	return strings.Join(words, " ")
 }
 
 func invalidIDRune(r rune) bool {
@@ -256,6 +361,9 @@ func messageIDValue(id, from string) (string, error) {
 		return "couponbridge." + hex.EncodeToString(b[:]) + "@" + domain, nil
 	}
 	bare := strings.TrimSuffix(strings.TrimPrefix(id, "<"), ">")
+	if len(bare) > maxTokenLen {
+		return "", invalidf("Message-ID %.40q… is %d bytes long; at most %d fit in a header line", id, len(bare), maxTokenLen)
+	}
 	left, right, ok := strings.Cut(bare, "@")
 	if !ok || left == "" || right == "" || strings.Contains(right, "@") ||
 		strings.ContainsFunc(bare, func(r rune) bool { return r != '@' && invalidIDRune(r) }) {
@@ -272,6 +380,9 @@ func unsubscribeURIs(uris []string, oneClick bool) ([]string, error) {
 		u = strings.TrimSpace(u)
 		if u == "" {
 			continue
+		}
+		if len(u) > maxTokenLen {
+			return nil, invalidf("List-Unsubscribe URL %.40q… is %d bytes long; at most %d fit in a header line", u, len(u), maxTokenLen)
 		}
 		if strings.ContainsFunc(u, func(r rune) bool { return r <= ' ' || r >= 0x7f || r == '<' || r == '>' || r == ',' || r == '"' }) {
 			return nil, invalidf("List-Unsubscribe URL %q contains spaces, control characters, non-ASCII or one of <>,\"", u)

@@ -206,6 +206,8 @@ func FuzzHeaderInjection(f *testing.F) {
 	f.Add("Ann\r\nBcc: victim@example.org", "Hi\r\nX-Injected: yes", "ann@example.net", "\r\n\r\nbody")
 	f.Add("Zoë\u2028", "=?utf-8?b?SGVsbG8=?=\n", "a@b.c\r\nBcc: x@y", "--boundary")
 	f.Add("\"quoted\" <x@y>", "\x00\x7f", "\"a b\"@example.net", ".\r\n.\r\n")
+	f.Add(strings.Repeat("N", 2000), strings.Repeat("S", 3000)+" x", "ann@example.net", "b")
+	f.Add(strings.Repeat("Zoë \"q\" ", 300), strings.Repeat("ü=?", 700), "ann@example.net", "b")
 	f.Fuzz(func(t *testing.T, name, subject, to, body string) {
 		m := testMessage(1, to)
 		m.To.Name, m.ReplyTo.Name, m.Subject, m.Text, m.HTML = name, name, subject, body, body
@@ -220,5 +222,101 @@ func FuzzHeaderInjection(f *testing.F) {
 			return
 		}
 		checkNoInjectedHeader(t, raw, "shop@shop.example", strings.TrimSpace(to))
+		checkHeaderLines(t, raw, 998)
 	})
+}
+
+// checkHeaderLines fails if a header line of raw (the message's own and
+// those of its parts) is longer than max bytes without its CRLF.
+func checkHeaderLines(t *testing.T, raw []byte, max int) {
+	t.Helper()
+	inHeader := true
+	for _, line := range strings.Split(string(raw), "\r\n") {
+		switch {
+		case line == "":
+			inHeader = false
+		case strings.HasPrefix(line, "--cb-"): // a part boundary: its header follows
+			inHeader = true
+		case inHeader && len(line) > max:
+			t.Errorf("header line of %d bytes, want at most %d: %.120q…", len(line), max, line)
+		}
+	}
+}
+
+func TestBuildFoldsHeadersOfATenThousandCharacterName(t *testing.T) {
+	for name, first := range map[string]string{
+		"ASCII":     strings.Repeat("A", 10000),
+		"non-ASCII": strings.Repeat("Zoë", 3400),
+		"spaced":    strings.Repeat("Ann ", 2500),
+	} {
+		t.Run(name, func(t *testing.T) {
+			m := testMessage(1, "ann@example.net")
+			m.To.Name, m.From.Name, m.ReplyTo.Name = first, first, first
+			m.Subject = "Hi " + first + ", your 10% coupon"
+			raw, err := Build(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkHeaderLines(t, raw, 998)
+			parsed, err := mail.ReadMessage(bytes.NewReader(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantName := []rune(cleanHeaderText(first))[:100]
+			for _, h := range []string{"To", "From", "Reply-To"} {
+				got, err := parsed.Header.AddressList(h)
+				if err != nil || len(got) != 1 || got[0].Name != strings.TrimSpace(string(wantName)) {
+					t.Errorf("%s = %v (%v), want the name cut to its first 100 characters", h, got, err)
+				}
+			}
+			if got, want := decodeHeader(t, parsed.Header.Get("Subject")), cleanHeaderText(m.Subject); got != want {
+				t.Errorf("Subject decodes to %.80q… (%d bytes), want the whole subject (%d bytes)", got, len(got), len(want))
+			}
+			// The subject, which is not cut, folds within the recommended 78.
+			head, _, _ := strings.Cut(string(raw), "\r\n\r\n")
+			_, subj, _ := strings.Cut(head, "Subject:")
+			for i, line := range strings.Split(subj, "\r\n") {
+				if i > 0 && !strings.HasPrefix(line, " ") {
+					break
+				}
+				if len(line) > 78 {
+					t.Errorf("Subject line of %d bytes, want at most 78: %.100q", len(line), line)
+				}
+			}
+		})
+	}
+}
+
+func TestBuildTurnsControlCharactersInNamesAndSubjectIntoSpaces(t *testing.T) {
+	m := testMessage(1, "ann@example.net")
+	m.To.Name = "Ann\tMarie\u0085Smith\u2029Jr\x1bX"
+	m.Subject = "Your\tcoupon\u2028for\u009fAnn"
+	raw, err := Build(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, _ := mail.ReadMessage(bytes.NewReader(raw))
+	if to, _ := parsed.Header.AddressList("To"); len(to) != 1 || to[0].Name != "Ann Marie Smith Jr X" {
+		t.Errorf("To = %v, want the name Ann Marie Smith Jr X", to)
+	}
+	if got := decodeHeader(t, parsed.Header.Get("Subject")); got != "Your coupon for Ann" {
+		t.Errorf("Subject = %q, want %q", got, "Your coupon for Ann")
+	}
+}
+
+func TestBuildRefusesValuesTooLongForAHeaderLine(t *testing.T) {
+	long := strings.Repeat("a", 950)
+	for name, mod := range map[string]func(*Message){
+		"address":         func(m *Message) { m.To.Email = strings.Repeat("a", 64) + "@" + strings.Repeat("b.", 100) + "example" },
+		"Message-ID":      func(m *Message) { m.MessageID = "<" + long + "@shop.example>" },
+		"unsubscribe URL": func(m *Message) { m.ListUnsubscribe = []string{"https://shop.example/u?t=" + long} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			m := testMessage(1, "ann@example.net")
+			mod(&m)
+			if _, err := Build(m); !errors.Is(err, ErrInvalidMessage) || !strings.Contains(err.Error(), "long") {
+				t.Fatalf("Build error = %v, want ErrInvalidMessage saying it is too long", err)
+			}
+		})
+	}
 }

@@ -44,7 +44,10 @@ func (o *Outbox) Dir() string { return o.dir }
 // from the calling goroutine. A message that cannot be built is a
 // PermFailure; a failed write is a TempFailure and stops the run: the
 // remaining messages are reported as TempFailure and the error is returned.
-// A cancelled ctx does the same with ctx.Err().
+// A cancelled ctx does the same with ctx.Err(). The outbox never reports
+// OutcomeUnknown: the rename that delivers a file is atomic, so a file is
+// complete or absent. Message.Prepare is called once per message (there is
+// one attempt) and Message.Released never.
 func (o *Outbox) Send(ctx context.Context, msgs []Message, report func(Result)) error {
 	var stop error
 	for _, msg := range msgs {

@@ -121,7 +121,8 @@ type SMTPConfig struct {
 	// all connections and retries (0: no limit).
 	RatePerSecond float64
 	// PerHour and PerDay cap messages accepted by the server in any rolling
-	// hour and day of this sender's life (0: no cap). When a cap is reached
+	// hour and day of this sender's life (0: no cap); see also SetLimits
+	// and RecordPastSends. When a cap is reached
 	// the remaining messages are reported as TempFailure wrapping
 	// ErrCapReached, unless a slot frees within CapWait.
 	PerHour, PerDay int
@@ -129,7 +130,9 @@ type SMTPConfig struct {
 	// not wait; a daemon may set hours). A ctx deadline is always obeyed.
 	CapWait time.Duration
 	// Retries is how many times a temporary failure (4xx reply, broken or
-	// refused connection) is retried within a Send (default 3; negative: none).
+	// refused connection before the message was complete) is retried
+	// within a Send (default 3; negative: none). OutcomeUnknown is never
+	// retried.
 	Retries int
 	// RetryMin and RetryMax bound the exponential backoff between retries
 	// (default 1s and 30s).
@@ -144,6 +147,10 @@ type SMTPConfig struct {
 	// NoPipelining sends MAIL, RCPT and DATA one at a time even when the
 	// server offers PIPELINING (RFC 2920), for servers that mishandle it.
 	NoPipelining bool
+}
+
+func (c SMTPConfig) limits() Limits {
+	return Limits{RatePerSecond: c.RatePerSecond, PerHour: c.PerHour, PerDay: c.PerDay, CapWait: c.CapWait}
 }
 
 // ErrCapReached is wrapped by the Err of a TempFailure reported because the
@@ -165,22 +172,26 @@ var ErrCapReached = errors.New("mailer: sending cap reached")
 // permanent.)
 //
 // Failure classes: a 5xx reply to RCPT or DATA is a PermFailure for that
-// recipient with the reply kept. A 4xx reply, a dropped, reset or timed-out
-// connection is retried with backoff (redialling as needed) and then
-// reported as TempFailure, so a later run retries it; a connection lost
-// after the message was written may have delivered it, so such a retry can
-// duplicate an email, never lose one. Problems no retry fixes (credentials
+// recipient with the reply kept. A 4xx reply, or a connection that dropped,
+// was reset or timed out before the final "." of DATA was completely
+// written, certainly did not deliver the message: it is retried with
+// backoff (redialling as needed; Message.Released is called before each
+// wait and Message.Prepare before each attempt) and then reported as
+// TempFailure, so a later run retries it. A connection lost after the "."
+// was written but before the server's reply may have delivered it: that
+// message is reported as OutcomeUnknown and never tried again, so an email
+// is never sent twice by the sender. Problems no retry fixes (credentials
 // refused, TLS missing or untrusted, the sender address refused) stop the
 // run: see Send.
 //
-// Caps: PerHour and PerDay count messages the server accepted (or that were
-// in flight when a connection broke) in any rolling hour and day, in this
-// sender's memory; a long-lived sender (the daemon) carries them across
-// runs, a new process starts from zero. When a cap is full, a message waits
-// only if a slot frees within CapWait and before ctx's deadline; otherwise
-// it is reported at once as TempFailure "hourly cap reached (…)" wrapping
-// ErrCapReached, and so are the rest of the run — never a silent hours-long
-// block.
+// Caps: PerHour and PerDay count messages the server accepted (or may have:
+// OutcomeUnknown) in any rolling hour and day, in this sender's memory; a
+// long-lived sender (the daemon) carries them across runs and across
+// SetLimits, and RecordPastSends adds what other processes sent. When a cap
+// is full, a message waits only if a slot frees within CapWait and before
+// ctx's deadline; otherwise it is reported at once as TempFailure "hourly
+// cap reached (…)" wrapping ErrCapReached, and so are the rest of the run —
+// never a silent hours-long block.
 type SMTPSender struct {
 	cfg     SMTPConfig
 	opts    *senderOptions
@@ -259,8 +270,8 @@ func NewSMTPSender(cfg SMTPConfig, opts ...SenderOption) (*SMTPSender, error) {
 	case cfg.Connections < 0:
 		return nil, fmt.Errorf("mailer: smtp connections %d must be positive", cfg.Connections)
 	}
-	if cfg.RatePerSecond < 0 || cfg.PerHour < 0 || cfg.PerDay < 0 || cfg.CapWait < 0 {
-		return nil, errors.New("mailer: smtp rate, per-hour cap, per-day cap and cap wait must not be negative")
+	if err := cfg.limits().validate(); err != nil {
+		return nil, err
 	}
 	switch {
 	case cfg.Retries == 0:
@@ -344,14 +355,12 @@ func NewSMTPSender(cfg SMTPConfig, opts ...SenderOption) (*SMTPSender, error) {
 		cfg:    cfg,
 		opts:   o,
 		client: client,
-		caps:   newSendCaps(cfg.PerHour, cfg.PerDay),
+		caps:   newSendCaps(cfg.PerHour, cfg.PerDay, cfg.CapWait),
 		addr:   net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)),
 		slots:  make(chan struct{}, cfg.Connections),
 		idle:   make(chan *smtpConn, cfg.Connections),
 	}
-	if cfg.RatePerSecond > 0 {
-		s.limiter = rate.NewLimiter(rate.Limit(cfg.RatePerSecond), 1)
-	}
+	s.limiter = rate.NewLimiter(cfg.limits().rateLimit(), 1)
 	return s, nil
 }
 
@@ -370,7 +379,8 @@ var errSenderClosed = errors.New("mailer: smtp sender is closed")
 // exactly once per message, never concurrently, as soon as its outcome is
 // known. Temporary failures are retried with backoff up to Retries times
 // and then reported as TempFailure; 5xx replies to RCPT or DATA are
-// PermFailure with the server's reply.
+// PermFailure with the server's reply; a message handed over without a
+// reply is OutcomeUnknown and not retried.
 //
 // Send returns nil when every message was tried. It returns an error (after
 // reporting every message not yet reported as TempFailure) when the run
@@ -505,7 +515,6 @@ func (s *SMTPSender) deliver(ctx context.Context, conn *smtpConn, msg Message) (
 	to := (&mail.Address{Address: strings.TrimSpace(msg.To.Email)}).String()
 	log := s.opts.logger.With("key", msg.Key)
 
-	prepared := false
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			if err := sleepCtx(ctx, s.backoff(attempt)); err != nil {
@@ -522,12 +531,10 @@ func (s *SMTPSender) deliver(ctx context.Context, conn *smtpConn, msg Message) (
 			res.Status, res.Reply, res.Err = TempFailure, capReply(err), err
 			return res, conn, nil
 		}
-		if s.limiter != nil {
-			if err := s.limiter.Wait(ctx); err != nil {
-				s.caps.release(slot)
-				res.Status, res.Reply, res.Err = TempFailure, "not sent: run stopped", err
-				return res, conn, nil
-			}
+		if err := s.limiter.Wait(ctx); err != nil {
+			s.caps.release(slot)
+			res.Status, res.Reply, res.Err = TempFailure, "not sent: run stopped", err
+			return res, conn, nil
 		}
 		if conn == nil {
 			conn, err = s.dial(ctx)
@@ -547,14 +554,13 @@ func (s *SMTPSender) deliver(ctx context.Context, conn *smtpConn, msg Message) (
 				continue
 			}
 		}
-		if !prepared && msg.Prepare != nil {
+		if msg.Prepare != nil {
 			if err := msg.Prepare(); err != nil {
 				s.caps.release(slot)
 				res.Status, res.Reply, res.Err = TempFailure, "not sent: "+err.Error(), err
 				return res, conn, nil
 			}
 		}
-		prepared = true
 		reply, txErr := s.transact(conn, from, to, raw)
 		if txErr == nil {
 			conn.lastUsed = time.Now()
@@ -570,11 +576,16 @@ func (s *SMTPSender) deliver(ctx context.Context, conn *smtpConn, msg Message) (
 		} else {
 			conn.lastUsed = time.Now()
 		}
-		// A server reply means nothing was accepted; a connection lost while
-		// the message was in flight may have delivered it, so its slot stays.
-		if code != 0 || stage != stageData {
-			s.caps.release(slot)
+		if txErr.handedOver {
+			// The server may have queued it: its cap slot stays taken, and
+			// another attempt could deliver a second copy.
+			log.Warn("smtp connection lost after the message was sent; not retrying", "to", msg.To.Email, "err", txErr.err)
+			res.Status, res.Reply = OutcomeUnknown, "no reply after the message was sent"
+			res.Err = fmt.Errorf("mailer: smtp %s: message handed over, but no reply came (the server may have queued it): %w", s.addr, txErr)
+			return res, conn, nil
 		}
+		// Anything else certainly did not deliver the message.
+		s.caps.release(slot)
 		switch {
 		case code >= 500 && stage == stageMail:
 			fatal := fmt.Errorf("mailer: smtp %s rejected sender %s: %s", s.addr, from, reply)
@@ -592,6 +603,9 @@ func (s *SMTPSender) deliver(ctx context.Context, conn *smtpConn, msg Message) (
 			return res, conn, nil
 		}
 		log.Warn("smtp temporary failure, retrying", "to", msg.To.Email, "stage", stage, "reply", reply, "err", txErr.err, "attempt", attempt+1)
+		if msg.Released != nil {
+			msg.Released()
+		}
 	}
 }
 
@@ -609,6 +623,9 @@ type txError struct {
 	// broken is set when the connection cannot carry another message:
 	// no server reply (reset, timeout, EOF), 421, or RSET failed.
 	broken bool
+	// handedOver is set when the final "." of DATA was written but no
+	// reply was read: the server may have queued the message.
+	handedOver bool
 }
 
 func (e *txError) Error() string { return e.stage + ": " + e.err.Error() }
@@ -619,7 +636,7 @@ func (e *txError) Unwrap() error { return e.err }
 func (s *SMTPSender) transact(conn *smtpConn, from, to string, raw []byte) (string, *txError) {
 	c := conn.c
 	if err := c.UpdateDeadline(s.cfg.Timeout); err != nil {
-		return "", &txError{stageMail, err, true}
+		return "", &txError{stage: stageMail, err: err, broken: true}
 	}
 	if ok, _ := c.Extension("PIPELINING"); ok && !s.cfg.NoPipelining && isASCII(from+to) {
 		return s.transactPipelined(c, from, to, raw)
@@ -630,23 +647,47 @@ func (s *SMTPSender) transact(conn *smtpConn, from, to string, raw []byte) (stri
 	if err := c.Rcpt(to); err != nil {
 		return "", s.abortTransaction(c, stageRcpt, err)
 	}
-	w, err := c.Data()
+	// DATA goes through c.Text rather than go-mail's Data, whose Close
+	// writes the final "." and reads the reply in one call: writeData must
+	// know which of the two failed.
+	id, err := c.Text.Cmd("DATA")
+	if err != nil {
+		return "", &txError{stage: stageData, err: err, broken: true}
+	}
+	c.Text.StartResponse(id)
+	_, _, err = c.Text.ReadResponse(354)
+	c.Text.EndResponse(id)
 	if err != nil {
 		return "", s.abortTransaction(c, stageData, err)
 	}
+	return writeData(c.Text, raw)
+}
+
+// writeData writes raw as the content of an open DATA phase, then the final
+// ".", and reads the server's reply. It tells a connection that broke before
+// the "." was completely written (the server cannot have taken the message:
+// a plain temporary failure) from one that broke after (the server may have
+// queued it: handedOver). The content is flushed before the "." is written,
+// so that the "." goes out in a write of its own whose failure is clear.
+func writeData(t *textproto.Conn, raw []byte) (string, *txError) {
+	w := t.DotWriter()
 	if _, err := w.Write(raw); err != nil {
-		_ = w.Close()
-		return "", &txError{stageData, err, true}
+		return "", &txError{stage: stageData, err: err, broken: true}
+	}
+	if err := t.W.Flush(); err != nil {
+		return "", &txError{stage: stageData, err: err, broken: true}
 	}
 	if err := w.Close(); err != nil {
+		// bufio keeps what it could not write: nothing left means the "."
+		// reached the connection although the write reported an error.
+		return "", &txError{stage: stageData, err: err, broken: true, handedOver: t.W.Buffered() == 0}
+	}
+	_, msg, err := t.ReadResponse(250)
+	if err != nil {
 		code, _ := replyCode(err)
-		return "", &txError{stageData, err, code == 0 || code == 421}
+		return "", &txError{stage: stageData, err: err, broken: code == 0 || code == 421, handedOver: code == 0}
 	}
-	reply := "250"
-	if dc, ok := w.(*gosmtp.DataCloser); ok && dc.ServerResponse() != "" {
-		reply = "250 " + strings.ReplaceAll(dc.ServerResponse(), "\n", " ")
-	}
-	return reply, nil
+	return "250 " + strings.ReplaceAll(msg, "\n", " "), nil
 }
 
 // transactPipelined is transact for a server that offers PIPELINING
@@ -663,7 +704,7 @@ func (s *SMTPSender) transactPipelined(c *gosmtp.Client, from, to string, raw []
 	for i, cmd := range cmds {
 		id, err := t.Cmd("%s", cmd)
 		if err != nil {
-			return "", &txError{stages[i], err, true}
+			return "", &txError{stage: stages[i], err: err, broken: true}
 		}
 		ids[i] = id
 	}
@@ -674,7 +715,7 @@ func (s *SMTPSender) transactPipelined(c *gosmtp.Client, from, to string, raw []
 		t.EndResponse(id)
 		if err != nil {
 			if code, _ := replyCode(err); code == 0 {
-				return "", &txError{stages[i], err, true}
+				return "", &txError{stage: stages[i], err: err, broken: true}
 			}
 			errs[i] = err
 		}
@@ -687,30 +728,17 @@ func (s *SMTPSender) transactPipelined(c *gosmtp.Client, from, to string, raw []
 			// A server that opened DATA although MAIL or RCPT failed gets an
 			// empty message, which it must refuse, before the RSET.
 			if err := t.PrintfLine("."); err != nil {
-				return "", &txError{stages[i], err, true}
+				return "", &txError{stage: stages[i], err: err, broken: true}
 			}
 			if _, _, rerr := t.ReadResponse(0); rerr != nil {
 				if code, _ := replyCode(rerr); code == 0 {
-					return "", &txError{stages[i], err, true}
+					return "", &txError{stage: stages[i], err: err, broken: true}
 				}
 			}
 		}
 		return "", s.abortTransaction(c, stages[i], err)
 	}
-	w := t.DotWriter()
-	if _, err := w.Write(raw); err != nil {
-		_ = w.Close()
-		return "", &txError{stageData, err, true}
-	}
-	if err := w.Close(); err != nil {
-		return "", &txError{stageData, err, true}
-	}
-	_, msg, err := t.ReadResponse(250)
-	if err != nil {
-		code, _ := replyCode(err)
-		return "", &txError{stageData, err, code == 0 || code == 421}
-	}
-	return "250 " + strings.ReplaceAll(msg, "\n", " "), nil
+	return writeData(t, raw)
 }
 
 func isASCII(s string) bool {
@@ -727,13 +755,13 @@ func isASCII(s string) bool {
 func (s *SMTPSender) abortTransaction(c *gosmtp.Client, stage string, err error) *txError {
 	code, _ := replyCode(err)
 	if code == 0 || code == 421 {
-		return &txError{stage, err, true}
+		return &txError{stage: stage, err: err, broken: true}
 	}
 	if rerr := c.Reset(); rerr != nil {
 		s.opts.logger.Debug("smtp RSET failed; dropping the connection", "err", rerr)
-		return &txError{stage, err, true}
+		return &txError{stage: stage, err: err, broken: true}
 	}
-	return &txError{stage, err, false}
+	return &txError{stage: stage, err: err}
 }
 
 // replyCode returns the SMTP reply code and text of err, or 0 when err is
@@ -842,7 +870,7 @@ func (s *SMTPSender) reserveCap(ctx context.Context) (capSlot, error) {
 		if err == nil {
 			return slot, nil
 		}
-		if wait > s.cfg.CapWait {
+		if wait > s.caps.maxWait() {
 			return capSlot{}, err
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {

@@ -461,7 +461,7 @@ func testClassifiesReplies(t *testing.T, pipelining bool) {
 		{Delivered, "250"},
 		{TempFailure, "452 4.2.2 Mailbox full"},
 		{PermFailure, "554 5.7.1 Message rejected as spam"},
-		{Delivered, "250"},
+		{OutcomeUnknown, "no reply"}, // dropped after the whole message was read: never resent
 		{Delivered, "250"},
 	} {
 		r := rec.get(msgs[i].Key)
@@ -478,7 +478,7 @@ func testClassifiesReplies(t *testing.T, pipelining bool) {
 	}
 	for _, to := range tos {
 		want := 0
-		if to == "ok1@example.net" || to == "greylist@example.net" || to == "drop@example.net" || to == "ok2@example.net" {
+		if to == "ok1@example.net" || to == "greylist@example.net" || to == "ok2@example.net" {
 			want = 1
 		}
 		if count[to] != want {
@@ -489,6 +489,9 @@ func testClassifiesReplies(t *testing.T, pipelining bool) {
 	defer ts.mu.Unlock()
 	if n := ts.rcptSeen["full@example.net"]; n != 4 {
 		t.Errorf("full@ tried %d times, want 1 + 3 retries", n)
+	}
+	if n := ts.dataSeen["drop@example.net"]; n != 1 {
+		t.Errorf("drop@ handed over %d times, want 1 (its outcome is unknown, never retried)", n)
 	}
 	if n := ts.rcptSeen["nouser@example.net"]; n != 1 {
 		t.Errorf("nouser@ tried %d times, want 1 (5xx is not retried)", n)
@@ -600,7 +603,7 @@ func TestSMTPRefusedMessagesDoNotUseCapSlots(t *testing.T) {
 }
 
 func TestSendCapsCountARollingWindow(t *testing.T) {
-	c := newSendCaps(2, 0)
+	c := newSendCaps(2, 0, 0)
 	t0 := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	if _, _, err := c.reserve(t0); err != nil {
 		t.Fatal(err)

@@ -44,6 +44,11 @@ type testServer struct {
 	accepted int
 	onRcpt   func(to string, n int, drop func()) error
 	onData   func(to string, n int, drop func()) error
+	// onBody, when it returns true, makes the server drop the connection
+	// after reading the first bytes of the body. n counts bodies started
+	// for this recipient, from 1.
+	onBody   func(to string, n int) bool
+	bodySeen map[string]int
 
 	mu        sync.Mutex
 	sessions  int
@@ -233,6 +238,22 @@ func (s *testSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (s *testSession) Data(r io.Reader) error {
+	if s.ts.onBody != nil {
+		for _, to := range s.to {
+			s.ts.mu.Lock()
+			if s.ts.bodySeen == nil {
+				s.ts.bodySeen = map[string]int{}
+			}
+			s.ts.bodySeen[to]++
+			n := s.ts.bodySeen[to]
+			s.ts.mu.Unlock()
+			if s.ts.onBody(to, n) {
+				_, _ = io.CopyN(io.Discard, r, 100)
+				s.drop()
+				return errDropped
+			}
+		}
+	}
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package woo
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -323,7 +324,7 @@ func NewClient(storeURL string, opts ...Option) (*Client, error) {
 					err = ue.Err // do names method and URL itself
 				}
 				if tries > 1 {
-					err = fmt.Errorf("giving up after %d attempts: %w", tries, err)
+					err = &attemptsError{tries: tries, err: err}
 				}
 			}
 			return resp, err
@@ -399,6 +400,8 @@ type Stats struct {
 
 type stats struct {
 	requests, retries, throttled, serverErrors, unknown, splits atomic.Int64
+	// answered is set by the first answer of any status from the store.
+	answered atomic.Bool
 }
 
 // Stats returns a snapshot of the client's counters.
@@ -413,7 +416,14 @@ func (c *Client) Stats() Stats {
 	}
 }
 
-func (c *Client) secrets() []string { return []string{c.secret, c.key} }
+// secrets returns what must never appear in errors or logs: the secret, the
+// key, and both as HTTP Basic credentials (which a WAF may echo).
+func (c *Client) secrets() []string {
+	if c.key == "" {
+		return nil
+	}
+	return []string{c.secret, c.key, base64.StdEncoding.EncodeToString([]byte(c.key + ":" + c.secret))}
+}
 
 // Response holds the paging headers of an answer.
 type Response struct {
@@ -500,12 +510,14 @@ func (c *Client) do(ctx context.Context, class reqClass, method, u string, body,
 		if ue, ok := err.(*url.Error); ok {
 			err = ue.Err
 		}
-		err = scrubError(err, c.secrets()...)
 		if st.unknown {
 			c.stats.unknown.Add(1)
-			return nil, fmt.Errorf("woo: %s: %w: %w", where, ErrOutcomeUnknown, err)
+			return nil, fmt.Errorf("woo: %s: %w: %w", where, ErrOutcomeUnknown, scrubError(err, c.secrets()...))
 		}
-		return nil, fmt.Errorf("woo: %s: %w", where, err)
+		if u := asUnreachable(err); u != nil {
+			err = u
+		}
+		return nil, fmt.Errorf("woo: %s: %w", where, scrubError(err, c.secrets()...))
 	}
 	defer resp.Body.Close()
 	if err := c.checkResponse(resp); err != nil {
@@ -528,7 +540,7 @@ func (c *Client) do(ctx context.Context, class reqClass, method, u string, body,
 		return r, unclear(fmt.Errorf("woo: %s: reading the answer: %w", where, scrubError(err, c.secrets()...)))
 	}
 	if len(data) > maxBody {
-		return r, unclear(fmt.Errorf("woo: %s: answer larger than %d bytes", where, maxBody))
+		return r, unclear(&AnswerTooLargeError{Method: method, URL: redactURL(req.URL, c.secrets()...), Limit: maxBody})
 	}
 	if v == nil {
 		return r, nil
@@ -536,11 +548,12 @@ func (c *Client) do(ctx context.Context, class reqClass, method, u string, body,
 	if !looksLikeJSON(data) {
 		e := c.newAPIError(resp)
 		e.Message = "the store answered with a body that is not JSON (a host's error page?)"
-		e.Body = quoteBody(data)
+		e.Body = c.quoteBody(data)
 		return r, unclear(e)
 	}
 	if err := json.NewDecoder(bytes.NewReader(data)).Decode(v); err != nil {
-		return r, unclear(fmt.Errorf("woo: %s: decoding the answer: %w", where, err))
+		// Decoding errors quote bits of the answer.
+		return r, unclear(fmt.Errorf("woo: %s: decoding the answer: %w", where, scrubError(err, c.secrets()...)))
 	}
 	return r, nil
 }

@@ -187,3 +187,43 @@ func TestStatsCountRequestsRetriesAnd429(t *testing.T) {
 		t.Errorf("Stats() = %+v, want %+v", got, want)
 	}
 }
+
+// hugeJSONResponder answers 200 with a JSON array just over maxBody bytes,
+// valid JSON had it been read in full.
+func hugeJSONResponder() httpmock.Responder {
+	filler := strings.Repeat(" ", maxBody)
+	return jsonResponder(200, "["+filler+"]")
+}
+
+func TestOversizedAnswerFailsOnceAsTooLarge(t *testing.T) {
+	mock := httpmock.NewMockTransport()
+	rec := &recorder{}
+	mock.RegisterResponder("GET", testStore+"/wp-json/wc/v3/coupons", rec.wrap(hugeJSONResponder()))
+	c := newTestClient(t, mock)
+	_, _, err := c.Coupons.List(context.Background(), nil)
+	var tooLarge *AnswerTooLargeError
+	if !errors.As(err, &tooLarge) || !strings.Contains(err.Error(), "answer too large") {
+		t.Fatalf("err = %v, want an *AnswerTooLargeError saying \"answer too large\"", err)
+	}
+	if errors.Is(err, ErrOutcomeUnknown) {
+		t.Errorf("a list's oversized answer matches ErrOutcomeUnknown: %v", err)
+	}
+	if n := rec.count(); n != 1 {
+		t.Errorf("store asked %d times, want once (an oversized answer is not retried)", n)
+	}
+}
+
+func TestOversizedAnswerToACreateIsOutcomeUnknown(t *testing.T) {
+	mock := httpmock.NewMockTransport()
+	rec := &recorder{}
+	mock.RegisterResponder("POST", testStore+"/wp-json/wc/v3/coupons", rec.wrap(hugeJSONResponder()))
+	c := newTestClient(t, mock)
+	_, err := c.Coupons.Create(context.Background(), &Coupon{Code: "abc"})
+	var tooLarge *AnswerTooLargeError
+	if !errors.As(err, &tooLarge) || !errors.Is(err, ErrOutcomeUnknown) {
+		t.Fatalf("err = %v, want *AnswerTooLargeError and ErrOutcomeUnknown", err)
+	}
+	if n := rec.count(); n != 1 {
+		t.Errorf("store asked %d times, want once", n)
+	}
+}

@@ -86,8 +86,8 @@ func runPrefix(t *testing.T) string {
 // over-limit scenario exercises the 413 handling on the sandbox.
 const sandboxBatchLimit = 25
 
-func sandboxTarget(t *testing.T, tls bool) *contractTarget {
-	store := wootest.NewStore(wootest.WithBatchLimit(sandboxBatchLimit))
+func sandboxTarget(t *testing.T, tls bool, opts ...wootest.StoreOption) *contractTarget {
+	store := wootest.NewStore(append([]wootest.StoreOption{wootest.WithBatchLimit(sandboxBatchLimit)}, opts...)...)
 	var srv *httptest.Server
 	mode := woo.AuthBasic
 	if tls {
@@ -141,6 +141,14 @@ func TestContract(t *testing.T) {
 	}{
 		{"sandbox-basic-tls", func(t *testing.T) *contractTarget { return sandboxTarget(t, true) }},
 		{"sandbox-oauth1-http", func(t *testing.T) *contractTarget { return sandboxTarget(t, false) }},
+		// Stores whose zone has an offset with minutes, where WordPress
+		// drops the minutes of any offset it is sent.
+		{"sandbox-kolkata", func(t *testing.T) *contractTarget {
+			return sandboxTarget(t, true, wootest.WithTimezone(zoneKolkata))
+		}},
+		{"sandbox-kathmandu", func(t *testing.T) *contractTarget {
+			return sandboxTarget(t, false, wootest.WithTimezone(zoneKathmandu))
+		}},
 		{"real-store", realTarget},
 	}
 	scenarios := []struct {
@@ -154,6 +162,7 @@ func TestContract(t *testing.T) {
 		{"BatchOverTheLimit", scenarioBatchOverLimit},
 		{"EmailRestrictionSanitization", scenarioEmailSanitization},
 		{"ExpiryRoundTrip", scenarioExpiryRoundTrip},
+		{"ExpiryInZonesWithMinuteOffsets", scenarioExpiryMinuteOffsets},
 		{"TrashVersusForce", scenarioTrashVersusForce},
 		{"ListPagination", scenarioListPagination},
 	}
@@ -348,6 +357,38 @@ func scenarioExpiryRoundTrip(t *testing.T, tg *contractTarget) {
 			t.Errorf("expiry %v read back as %v (gmt), want the same instant", exp, got.DateExpiresGMT)
 		}
 	}
+}
+
+// Fixed zones rather than time.LoadLocation: the offsets are what matters,
+// and the test must not depend on the machine's zoneinfo.
+var (
+	zoneKolkata   = time.FixedZone("Asia/Kolkata", 5*3600+30*60)
+	zoneKathmandu = time.FixedZone("Asia/Kathmandu", 5*3600+45*60)
+)
+
+// scenarioExpiryMinuteOffsets: "valid through the 3rd" in a +05:30 and a
+// +05:45 zone reads back as the same instant, whatever the store's zone.
+// WordPress reads +05:30 as +05:00, so this fails against a real store
+// when the client sends the store's offset instead of UTC.
+func scenarioExpiryMinuteOffsets(t *testing.T, tg *contractTarget) {
+	for _, loc := range []*time.Location{zoneKolkata, zoneKathmandu} {
+		exp := time.Date(2033, 1, 3, 23, 59, 59, 0, loc)
+		c := tg.create(t, woo.Coupon{Code: tg.code("exp-" + strings.ToLower(strings.ReplaceAll(loc.String(), "/", "-"))), Amount: "5", DateExpires: woo.NewTime(exp)})
+		for _, got := range []*woo.Coupon{c, tg.get(t, c.ID)} {
+			if got.DateExpiresGMT == nil || !got.DateExpiresGMT.Equal(exp) {
+				t.Errorf("expiry %v read back as %v (gmt), want %v", exp, got.DateExpiresGMT, exp.UTC())
+			}
+		}
+	}
+}
+
+func (tg *contractTarget) get(t *testing.T, id int64) *woo.Coupon {
+	t.Helper()
+	got, err := tg.client.Coupons.Get(t.Context(), id)
+	if err != nil {
+		t.Fatalf("Get %d: %v", id, err)
+	}
+	return got
 }
 
 func scenarioTrashVersusForce(t *testing.T, tg *contractTarget) {

@@ -388,7 +388,13 @@ func (s *CouponsService) sendChunk(ctx context.Context, b *CouponBatch, res *Cou
 			set(r, BatchItem{Err: e})
 			continue
 		}
-		set(r, decodeBatchItem(list[i]))
+		item := decodeBatchItem(list[i])
+		var ie *ItemError
+		if errors.As(item.Err, &ie) {
+			// Item errors are store text, like an answer's message.
+			ie.Code, ie.Message = s.client.redact(ie.Code), s.client.redact(ie.Message)
+		}
+		set(r, item)
 	}
 }
 

@@ -125,8 +125,8 @@ func TestCouponEncodesWireFormat(t *testing.T) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	if got := m["date_expires"]; got != "2026-03-31T23:59:59+02:00" {
-		t.Errorf("date_expires = %v, want 2026-03-31T23:59:59+02:00 (seconds, offset, no fraction)", got)
+	if got := m["date_expires"]; got != "2026-03-31T21:59:59Z" {
+		t.Errorf("date_expires = %v, want 2026-03-31T21:59:59Z (UTC, seconds, no fraction)", got)
 	}
 	if got := m["amount"]; got != "10" {
 		t.Errorf("amount = %#v, want the string \"10\"", got)

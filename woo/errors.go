@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -76,6 +77,21 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
+// AnswerTooLargeError is a 2xx answer whose body is larger than the client
+// reads (Limit bytes). It is not retried. For a request that creates coupons
+// it is wrapped with ErrOutcomeUnknown: the store answered, so it may have
+// applied the request.
+type AnswerTooLargeError struct {
+	Method string // request method
+	URL    string // request URL with credentials and signatures redacted
+	Limit  int64  // bytes read at most
+}
+
+// Error implements error.
+func (e *AnswerTooLargeError) Error() string {
+	return fmt.Sprintf("woo: %s %s: answer too large: the body is over %d MiB, far more than any answer the client asks for", e.Method, e.URL, e.Limit>>20)
+}
+
 // ItemError is the error of one item of a batch inside a 200 answer, such as
 // {"id":0,"error":{"code":"woocommerce_rest_coupon_code_already_exists",...}}.
 type ItemError struct {
@@ -128,10 +144,10 @@ func (c *Client) checkResponse(resp *http.Response) error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	e := c.newAPIError(resp)
 	if w, ok := decodeErrorBody(body); ok {
-		e.Code, e.Message, e.Data = w.Code, w.Message, w.Data
+		e.Code, e.Message, e.Data = c.redact(w.Code), c.redact(w.Message), json.RawMessage(c.redact(string(w.Data)))
 	} else {
 		e.Message = http.StatusText(resp.StatusCode)
-		e.Body = quoteBody(body)
+		e.Body = c.quoteBody(body)
 	}
 	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
 		loc := redactString(resp.Header.Get("Location"), c.secrets()...)
@@ -151,6 +167,15 @@ func (c *Client) newAPIError(resp *http.Response) *APIError {
 	}
 	return e
 }
+
+// quoteBody quotes body for an error: redacted first, so that the cut
+// cannot leave part of a secret, then shortened by the package's quoteBody.
+func (c *Client) quoteBody(body []byte) string {
+	return quoteBody([]byte(c.redact(string(body))))
+}
+
+// redact removes the client's credentials from store text.
+func (c *Client) redact(s string) string { return redactString(s, c.secrets()...) }
 
 // quoteBody returns the first quoteBodyBytes bytes of body, cut at a rune
 // boundary.
@@ -280,22 +305,97 @@ func errorCode(err error) string {
 }
 
 // credentialParam matches query parameters that carry credentials or
-// signatures.
-var credentialParam = regexp.MustCompile(`(?i)\b(consumer_key|consumer_secret|oauth_[a-z_]+)=[^&\s"']*`)
+// signatures, as name=value.
+var credentialParam = regexp.MustCompile(`(?i)(consumer_key|consumer_secret|oauth_[a-z_]+)=(?:[^&\s"'<>\\]|\\/)*`)
 
-// redactString removes credential query parameters and any literal secret
-// from s.
+// credentialParamEncoded matches the same parameters inside a URL that is
+// itself URL-encoded (name%3Dvalue, up to an encoded &).
+var credentialParamEncoded = regexp.MustCompile(`(?i)(consumer_key|consumer_secret|oauth_[a-z_]+)%3D(?:[^%&\s"'<>\\]|%[013-9a-f][0-9a-f]|%2[0-57-9a-f])*`)
+
+// credentialMember matches the same names as JSON members ("name":"value").
+var credentialMember = regexp.MustCompile(`(?i)"(consumer_key|consumer_secret|oauth_[a-z_]+)"(\s*:\s*)"(?:[^"\\]|\\.)*"`)
+
+// redactString removes credentials from s, which may be store text (an
+// error message, a quoted body, a header): credential parameters, plain,
+// URL-encoded or as JSON members, and every secret in the forms a store, a
+// proxy or a WAF may echo it (see secretForms), also cut short, as a quote
+// truncated in the middle of a secret leaves its beginning.
 func redactString(s string, secrets ...string) string {
 	s = credentialParam.ReplaceAllString(s, "${1}=REDACTED")
+	s = credentialParamEncoded.ReplaceAllString(s, "${1}%3DREDACTED")
+	s = credentialMember.ReplaceAllString(s, `"${1}"${2}"REDACTED"`)
 	for _, sec := range secrets {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "REDACTED")
-			if esc := url.QueryEscape(sec); esc != sec {
-				s = strings.ReplaceAll(s, esc, "REDACTED")
-			}
+		for _, f := range secretForms(sec) {
+			s = strings.ReplaceAll(s, f, "REDACTED")
+		}
+	}
+	for _, sec := range secrets {
+		s = redactFragments(s, sec)
+	}
+	return s
+}
+
+// minSecretFragment is the shortest beginning of a secret that is redacted
+// on its own. WooCommerce keys are ck_/cs_ and 40 hex digits: 12 characters
+// of one never occur by chance, and fewer give too little away to matter.
+const minSecretFragment = 12
+
+// redactFragments removes beginnings of secret of minSecretFragment
+// characters or more, left by text that was cut short.
+func redactFragments(s, secret string) string {
+	if len(secret) <= minSecretFragment {
+		return s
+	}
+	for n := len(secret) - 1; n >= minSecretFragment; n-- {
+		if strings.Contains(s, secret[:n]) {
+			s = strings.ReplaceAll(s, secret[:n], "REDACTED")
 		}
 	}
 	return s
+}
+
+// secretForms returns sec as it may appear in echoed text: as is,
+// URL-encoded (query and path style, upper- and lower-case hex, and
+// twice), JSON-escaped (Go's and PHP's, which also escapes "/") and
+// HTML-escaped. Empty for an empty sec.
+func secretForms(sec string) []string {
+	if sec == "" {
+		return nil
+	}
+	forms := []string{sec}
+	add := func(f string) {
+		if f != "" && !slices.Contains(forms, f) {
+			forms = append(forms, f)
+		}
+	}
+	q := url.QueryEscape(sec)
+	add(q)
+	add(url.PathEscape(sec))
+	add(lowerHexEscapes(q))
+	add(lowerHexEscapes(url.PathEscape(sec)))
+	add(url.QueryEscape(q))
+	if b, err := json.Marshal(sec); err == nil {
+		j := string(b[1 : len(b)-1])
+		add(j)
+		add(strings.ReplaceAll(j, "/", `\/`))
+	}
+	add(html.EscapeString(sec))
+	return forms
+}
+
+// lowerHexEscapes lower-cases the hex digits of percent escapes.
+func lowerHexEscapes(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) {
+			b.WriteByte('%')
+			b.WriteString(strings.ToLower(s[i+1 : i+3]))
+			i += 2
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // redactURL renders u without user info and with credential parameters

@@ -32,9 +32,13 @@ const (
 	classCreate
 )
 
-// maxBody bounds the size of a successful answer (a page of 100 coupons is
-// well under 1 MiB).
-const maxBody = 64 << 20
+// maxBody bounds the size of a successful answer. The largest answer the
+// client asks for, a batch or a page of 100 coupons, is about 100-200 KB;
+// 8 MiB leaves room for stores with much meta data, and anything larger is
+// not an answer to our request (a runaway plugin, a proxy streaming
+// something else). It is refused once with *AnswerTooLargeError, never
+// retried: downloading it again would give the same.
+const maxBody = 8 << 20
 
 // callState travels in the request context from Client.do to the retry
 // policy.
@@ -43,6 +47,8 @@ type callState struct {
 	// unknown is set when the last attempt of a create may have reached
 	// the store without a clear answer.
 	unknown bool
+	// unreachable counts attempts that could not reach the store.
+	unreachable int
 }
 
 type callStateKey struct{}
@@ -64,6 +70,10 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 		}
 		if ctx.Err() != nil || permanentTransportError(err) {
 			return false, nil
+		}
+		if errUnreachable(err) && !c.stats.answered.Load() {
+			st.unreachable++
+			return st.unreachable < unreachableTriesBeforeAnswer, nil
 		}
 		return true, nil
 	}
@@ -88,11 +98,16 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 		// Some hosts answer 200 with an HTML page or nothing at all
 		// when they are overloaded: read the body now and retry if it is
 		// not JSON.
-		body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 		resp.Body.Close()
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 		if rerr != nil {
 			return ctx.Err() == nil, nil
+		}
+		if len(body) > maxBody {
+			// Too large is not "not JSON": the same answer would come
+			// again. Client.do reports it.
+			return false, nil
 		}
 		return !looksLikeJSON(body), nil
 	}

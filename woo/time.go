@@ -10,9 +10,11 @@ import (
 
 // Time is a timestamp in WooCommerce's wire format.
 //
-// It is written as RFC 3339 with seconds and an offset and never with
+// It is written in UTC as RFC 3339 with seconds and "Z" and never with
 // fractional seconds: WooCommerce parses a value with fractions through
-// another function that shifts it by the site's UTC offset. It is read from
+// another function that shifts it by the site's UTC offset, and WordPress's
+// iso8601_timezone_to_offset drops the minutes of an offset such as +05:30
+// or +05:45, so any zone but UTC can move the instant. It is read from
 // RFC 3339 (with or without fractions), from WooCommerce's offset-less form
 // "2006-01-02T15:04:05" and from MySQL's "2006-01-02 15:04:05"; a value
 // without an offset is taken as UTC, which is right for the *_gmt fields and
@@ -25,17 +27,22 @@ type Time struct {
 // NewTime returns a *Time for t, handy for the pointer fields of Coupon.
 func NewTime(t time.Time) *Time { return &Time{t} }
 
-// MarshalJSON writes t as RFC 3339 with seconds and offset, or null when t
-// is zero.
+// MarshalJSON writes t in UTC as RFC 3339 with seconds and "Z"
+// (2027-01-03T18:29:59Z), or null when t is zero.
 func (t Time) MarshalJSON() ([]byte, error) {
 	if t.IsZero() {
 		return []byte("null"), nil
 	}
-	if y := t.Year(); y < 0 || y > 9999 {
+	u := t.UTC()
+	if y := u.Year(); y < 0 || y > 9999 {
 		return nil, fmt.Errorf("woo: time %v: year outside 0..9999", t.Time)
 	}
-	return []byte(`"` + t.Format(time.RFC3339) + `"`), nil
+	return []byte(`"` + u.Format(wireLayout) + `"`), nil
 }
+
+// wireLayout is how every date the client writes looks: UTC, seconds, no
+// fractions. The Z is literal because the value is always UTC.
+const wireLayout = "2006-01-02T15:04:05Z"
 
 var timeLayoutsNoOffset = []string{
 	"2006-01-02T15:04:05.999999999",

@@ -40,9 +40,9 @@ func TestTimeUnmarshalAcceptsWooCommerceForms(t *testing.T) {
 
 func TestTimeMarshalWritesRFC3339WithoutFractions(t *testing.T) {
 	cases := map[string]Time{
-		`"2026-03-31T23:59:59+02:00"`: {time.Date(2026, 3, 31, 23, 59, 59, 999_999_999, time.FixedZone("", 7200))},
-		`"2026-03-31T23:59:59Z"`:      {time.Date(2026, 3, 31, 23, 59, 59, 1, time.UTC)},
-		`null`:                        {},
+		`"2026-03-31T21:59:59Z"`: {time.Date(2026, 3, 31, 23, 59, 59, 999_999_999, time.FixedZone("", 7200))},
+		`"2026-03-31T23:59:59Z"`: {time.Date(2026, 3, 31, 23, 59, 59, 1, time.UTC)},
+		`null`:                   {},
 	}
 	for want, in := range cases {
 		got, err := json.Marshal(in)
@@ -55,6 +55,39 @@ func TestTimeMarshalWritesRFC3339WithoutFractions(t *testing.T) {
 	}
 	if _, err := json.Marshal(Time{time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}); err == nil {
 		t.Error("year 10000 marshalled, want an error")
+	}
+}
+
+// WordPress reads +05:30 as +05:00 (iso8601_timezone_to_offset drops the
+// minutes), so an expiry written in a half- or quarter-hour zone would be
+// saved 30 or 45 minutes off and every read-back would refuse the coupon.
+func TestExpiryInHalfHourZoneIsSentInUTC(t *testing.T) {
+	kolkata := time.FixedZone("IST", 5*3600+30*60)
+	kathmandu := time.FixedZone("NPT", 5*3600+45*60)
+	stJohns := time.FixedZone("NST", -(3*3600 + 30*60))
+	cases := []struct {
+		in   time.Time
+		want string
+	}{
+		{time.Date(2027, 1, 3, 23, 59, 59, 0, kolkata), `"2027-01-03T18:29:59Z"`},
+		{time.Date(2027, 1, 3, 23, 59, 59, 0, kathmandu), `"2027-01-03T18:14:59Z"`},
+		{time.Date(2027, 1, 3, 23, 59, 59, 0, stJohns), `"2027-01-04T03:29:59Z"`},
+	}
+	for _, tc := range cases {
+		got, err := json.Marshal(Time{tc.in})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != tc.want {
+			t.Errorf("Marshal(%v) = %s, want %s (UTC with Z: WordPress drops offset minutes)", tc.in, got, tc.want)
+		}
+	}
+	p, err := json.Marshal(CouponPatch{DateExpires: NewTime(cases[0].in)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"date_expires":"2027-01-03T18:29:59Z"}`; string(p) != want {
+		t.Errorf("CouponPatch = %s, want %s", p, want)
 	}
 }
 

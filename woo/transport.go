@@ -78,6 +78,7 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
+	t.stats.answered.Store(true)
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		t.stats.throttled.Add(1)
