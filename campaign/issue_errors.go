@@ -87,6 +87,8 @@ func stageCause(stage Stage, err error) error {
 		return fmt.Errorf("%s unreachable: %w", side, op)
 	case errors.As(err, &dns):
 		return fmt.Errorf("%s unreachable: %w", side, dns)
+	case woo.IsUnreachable(err): // a TLS handshake that failed, and the like
+		return fmt.Errorf("%s unreachable: %w", side, err)
 	}
 	return fmt.Errorf("%s: %w", side, err)
 }

@@ -24,8 +24,15 @@ var errRowMoved = errors.New("the row is no longer waiting to be emailed")
 // connection, never a whole chunk. Each outcome is recorded as soon as it
 // is reported. Accepted → emailed; refused temporarily → verified again, to
 // be sent in a later pass or run (failed after MaxMailAttempts); refused
-// permanently → failed with the server's reply; never handed over (a cap,
-// a stopped run) → still verified, no attempt counted.
+// permanently → failed with the server's reply; handed over but unanswered
+// (mailer.OutcomeUnknown) → unconfirmed, never sent again automatically;
+// never handed over (a cap, a stopped run) → still verified, no attempt
+// counted. While the sender waits to retry a message it released (a 4xx,
+// a connection lost before the data was complete), its row is verified,
+// not sending: a crash during the wait leaves nothing in doubt.
+//
+// A row whose read-back is older than VerifyMaxAge is read back again
+// before its message is composed (see reverify).
 func (r *issueRun) emailStage(ctx context.Context) error {
 	total, err := r.ledger.countState(ctx, r.c.Name, StateVerified)
 	if err != nil || total == 0 {
@@ -90,10 +97,12 @@ func (r *issueRun) mailPass(ctx context.Context, done *int, total int) (int, err
 		msgs := make([]mailer.Message, 0, len(rows))
 		byKey := make(map[string]Issue, len(rows))
 		var bad []transition
-		// handedOver holds the keys whose row Prepare marked sending; it is
-		// written from the sender's connection goroutines.
+		// handedOver holds the keys whose row Prepare marked sending (and
+		// Released has not put back); attempts counts the hand-overs of
+		// each. Both are written from the sender's connection goroutines.
 		var handedOverMu sync.Mutex
 		handedOver := make(map[string]bool, len(rows))
+		attempts := make(map[string]int, len(rows))
 		now := r.opts.Now()
 		for _, row := range rows {
 			if !row.ExpiresAt.IsZero() && !row.ExpiresAt.After(now) {
@@ -118,8 +127,26 @@ func (r *issueRun) mailPass(ctx context.Context, done *int, total int) (int, err
 				}
 				handedOverMu.Lock()
 				handedOver[key] = true
+				attempts[key]++
 				handedOverMu.Unlock()
 				return nil
+			}
+			msg.Released = func() {
+				wctx, cancel := persistCtx(ctx)
+				defer cancel()
+				applied, err := r.ledger.apply(wctx, toReleased(id, "mail refused temporarily; the sender tries again"))
+				if err != nil {
+					// The row stays sending: the next Prepare finds it
+					// moved and the message is not sent twice.
+					r.log.Warn("recording a released message in the ledger failed", "email", row.Email, "error", err)
+					return
+				}
+				if applied[0] {
+					handedOverMu.Lock()
+					handedOver[key] = false
+					attempts[key]--
+					handedOverMu.Unlock()
+				}
 			}
 			msgs = append(msgs, msg)
 			byKey[msg.Key] = row
@@ -140,6 +167,7 @@ func (r *issueRun) mailPass(ctx context.Context, done *int, total int) (int, err
 			delete(byKey, res.Key)
 			handedOverMu.Lock()
 			sent := handedOver[res.Key]
+			row.MailAttempts += max(attempts[res.Key]-1, 0) // outcome adds the last one
 			handedOverMu.Unlock()
 			if !sent && res.Status == mailer.TempFailure {
 				// Never handed over: the row is still verified (or was
@@ -225,6 +253,13 @@ func (r *issueRun) outcome(row Issue, res mailer.Result) transition {
 		r.count(func(c *IssueCounts) { c.Failed++ })
 		r.log.Warn("message refused permanently", "email", row.Email, "reply", reply)
 		return toFailed(row.ID, StateSending, StageEmail, "mail refused: "+reply)
+	case mailer.OutcomeUnknown:
+		// Handed over, no answer: the server may have queued it. Sending
+		// again could email the code twice; the owner decides.
+		r.count(func(c *IssueCounts) { c.Unconfirmed++ })
+		r.log.Warn("UNCONFIRMED: the connection broke after the message was handed over; not resent automatically, check and resend by hand if needed",
+			"email", row.Email, "coupon_id", row.CouponID, "code", MaskCode(row.Code), "error", reply)
+		return toUnconfirmed(row.ID, "the mail server got the whole message but its answer never came: it may or may not have accepted it ("+reply+")")
 	default:
 		attempts := row.MailAttempts + 1
 		if attempts >= r.opts.MaxMailAttempts {

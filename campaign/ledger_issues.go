@@ -277,6 +277,7 @@ type transition struct {
 	expires  time.Time // ...and the expiry built from it
 	stage    Stage     // to failed
 	reason   string    // to failed, unconfirmed, or a retry's reason
+	released bool      // sending → verified: the attempt is taken back (see toReleased)
 	at       time.Time // when it happened (emailed_at and friends); zero = now
 }
 
@@ -353,6 +354,9 @@ func (t transition) statement(now string) (string, []any, error) {
 	case t.from == StateSending && t.to == StateEmailed:
 		set = append(set, "emailed_at = ?", "last_error = ''")
 		args = append(args, at)
+	case t.from == StateSending && t.to == StateVerified && t.released:
+		set = append(set, "mail_attempts = max(mail_attempts - 1, 0)", "last_error = ?")
+		args = append(args, t.reason)
 	case t.from == StateSending && (t.to == StateVerified || t.to == StateUnconfirmed):
 		set = append(set, "last_error = ?")
 		args = append(args, t.reason)
