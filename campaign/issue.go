@@ -258,6 +258,7 @@ func (is *Issuer) Run(ctx context.Context, c Campaign, src RecipientSource) (Run
 	if serr == nil && ctx.Err() == nil {
 		res.Blocked = r.settleStageErrors(sctx, sum)
 	}
+	r.logFinished(res, err)
 	if err == nil {
 		err = serr
 	}

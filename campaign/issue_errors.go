@@ -177,3 +177,24 @@ func (s notingStore) List(ctx context.Context, opts *woo.CouponListOptions) ([]w
 	}
 	return cs, resp, err
 }
+
+// logFinished logs what the run did and where the campaign stands, in one
+// line: at WARN when something is left to do or to review.
+func (r *issueRun) logFinished(res RunResult, err error) {
+	t := res.ThisRun
+	args := []any{"planned", t.Planned, "created", t.Created, "adopted", t.Adopted, "recoded", t.Recoded,
+		"requeued", t.Requeued, "verified", t.Verified, "emailed", t.Emailed, "deferred", t.Deferred,
+		"capped", t.Capped, "unconfirmed", t.Unconfirmed, "failed", t.Failed, "rejected", t.Rejected,
+		"campaign_pending", res.Pending(), "campaign_unconfirmed", res.Count(StateUnconfirmed),
+		"campaign_failed", res.Failed()}
+	switch {
+	case err != nil:
+		r.log.Warn("issue run stopped", append(args, "error", err)...)
+	case res.Blocked != nil:
+		r.log.Warn("issue run finished with rows left", append(args, "cause", res.Blocked.Err)...)
+	case res.Pending() > 0 || res.NeedsReview():
+		r.log.Warn("issue run finished; rows left or to review", args...)
+	default:
+		r.log.Info("issue run finished", args...)
+	}
+}

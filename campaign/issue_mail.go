@@ -268,7 +268,7 @@ func (r *issueRun) outcome(row Issue, res mailer.Result) transition {
 				fmt.Sprintf("mail refused temporarily %d times; last: %s", attempts, reply))
 		}
 		r.count(func(c *IssueCounts) { c.Deferred++ })
-		r.log.Info("message refused temporarily; will retry", "email", row.Email, "reply", reply, "attempts", attempts)
+		r.log.Warn("message refused temporarily; will retry", "email", row.Email, "reply", reply, "attempts", attempts)
 		return toMailDeferred(row.ID, "mail deferred: "+reply)
 	}
 }

@@ -392,9 +392,12 @@ func printIssueSummary(w io.Writer, res campaign.RunResult, rejects *campaign.Re
 	}
 	fmt.Fprintf(&b, "This run: %d planned, %d created, %d adopted after unclear answers, %d verified", t.Planned, t.Created, t.Adopted, t.Verified)
 	if !s.ExportOnly {
-		fmt.Fprintf(&b, ", %d emailed, %d deferred", t.Emailed, t.Deferred)
+		fmt.Fprintf(&b, ", %d emailed, %d deferred, %d unconfirmed", t.Emailed, t.Deferred, t.Unconfirmed)
 	}
 	fmt.Fprintf(&b, ", %d failed.\n", t.Failed)
+	if t.Requeued > 0 || t.Recoded > 0 {
+		fmt.Fprintf(&b, "Store retries: %d coupons sent again (the store did not have them), %d new codes (taken by other coupons).\n", t.Requeued, t.Recoded)
+	}
 	if t.Rejected > 0 && rejects != nil {
 		fmt.Fprintf(&b, "Rejected rows: %d, written to %s.\n", t.Rejected, rejects.Path())
 	}
