@@ -67,6 +67,11 @@ type IssueOptions struct {
 	// MaxMailAttempts, over all runs, after which a temporarily refused
 	// message is marked failed (default 8).
 	MaxMailAttempts int
+	// VerifyMaxAge bounds how long ago a coupon may have been read back
+	// when its code is emailed (default 1h): an older verification (a run
+	// stopped before emailing, a long email stage) is done again first, so
+	// a coupon trashed or edited meanwhile is not mailed.
+	VerifyMaxAge time.Duration
 	// RetryWait is the pause after an unclear store outcome before looking
 	// the codes up, and between passes (default 5s).
 	RetryWait time.Duration
@@ -121,6 +126,9 @@ func (o IssueOptions) withDefaults() IssueOptions {
 	}
 	if o.MaxMailAttempts <= 0 {
 		o.MaxMailAttempts = 8
+	}
+	if o.VerifyMaxAge <= 0 {
+		o.VerifyMaxAge = time.Hour
 	}
 	if o.RetryWait <= 0 {
 		o.RetryWait = 5 * time.Second
@@ -186,6 +194,7 @@ type IssueCounts struct {
 	Failed      int // rows that failed during this run
 	Requeued    int // rows sent again because the store did not have them after an unclear outcome
 	Unconfirmed int // rows found in sending at start, marked unconfirmed
+	Capped      int // messages held back by the mail sender's hourly or daily cap
 }
 
 // RunResult is the outcome of Issuer.Run: where the campaign stands in the
@@ -193,20 +202,27 @@ type IssueCounts struct {
 type RunResult struct {
 	Summary
 	ThisRun IssueCounts
+	// Blocked is set when rows are still to do because the store or the
+	// mail server could not be reached, or kept refusing; its message is
+	// the cause. Rows held back only by a mail cap do not set it.
+	Blocked *BlockedError
 }
 
 // issueRun is the state of one Run.
 type issueRun struct {
 	*Issuer
-	c      Campaign
+	c Campaign
+	// store shadows Issuer.store: it notes the store's errors (noteError).
+	store  CouponStore
 	gen    *CodeGenerator
 	log    *slog.Logger
 	loc    *time.Location
 	progMu sync.Mutex
 
-	mu     sync.Mutex
-	counts IssueCounts
-	held   map[int64]time.Time // rows whose code the store may still be creating, until when
+	mu        sync.Mutex
+	counts    IssueCounts
+	held      map[int64]time.Time // rows whose code the store may still be creating, until when
+	stageErrs map[Stage]*stageNote
 }
 
 func (r *issueRun) count(f func(*IssueCounts)) {
@@ -253,6 +269,10 @@ func (is *Issuer) Run(ctx context.Context, c Campaign, src RecipientSource) (Run
 	res.ThisRun = r.counts
 	r.mu.Unlock()
 	res.Rejects = res.ThisRun.Rejected
+	if serr == nil && ctx.Err() == nil {
+		res.Blocked = r.settleStageErrors(sctx, sum)
+	}
+	r.logFinished(res, err)
 	if err == nil {
 		err = serr
 	}
@@ -275,6 +295,7 @@ func (is *Issuer) start(ctx context.Context, c Campaign) (*issueRun, error) {
 	}
 	r := &issueRun{Issuer: is, c: c, gen: gen, loc: is.opts.Location,
 		log: is.opts.Logger.With("campaign", c.Name)}
+	r.store = notingStore{CouponStore: is.store, r: r}
 	return r, nil
 }
 
@@ -327,7 +348,7 @@ func (r *issueRun) markUnconfirmed(ctx context.Context) error {
 		for i, row := range rows {
 			ts[i] = toUnconfirmed(row.ID, "a run stopped while this message was being sent; the mail server may or may not have accepted it")
 			r.log.Warn("UNCONFIRMED: message may or may not have been delivered; not resent automatically, check and resend by hand if needed",
-				"email", row.Email, "code", row.Code, "attempts", row.MailAttempts)
+				"email", row.Email, "coupon_id", row.CouponID, "code", MaskCode(row.Code), "attempts", row.MailAttempts)
 		}
 		applied, err := r.ledger.apply(ctx, ts...)
 		if err != nil {

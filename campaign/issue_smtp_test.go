@@ -1,14 +1,18 @@
 package campaign
 
 import (
+	"context"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/couponbridge/couponbridge/mailer"
 )
 
 // issErrTempSMTP is a 4xx reply to RCPT.
@@ -20,6 +24,10 @@ var issErrTempSMTP = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{
 type issSMTPServer struct {
 	port   int
 	onRcpt func(to string, n int) error
+	// dropAfterData, when set, says for which recipient the server takes
+	// the whole message (and counts it accepted) but drops the connection
+	// instead of answering 250: the client cannot know it was queued.
+	dropAfterData func(to string) bool
 
 	mu       sync.Mutex
 	rcpts    map[string]int
@@ -50,13 +58,14 @@ func (s *issSMTPServer) acceptedFor(email string) int {
 	return s.accepted[strings.ToLower(email)]
 }
 
-func (s *issSMTPServer) NewSession(*smtp.Conn) (smtp.Session, error) {
-	return &issSMTPSession{srv: s}, nil
+func (s *issSMTPServer) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	return &issSMTPSession{srv: s, conn: c}, nil
 }
 
 type issSMTPSession struct {
-	srv *issSMTPServer
-	to  []string
+	srv  *issSMTPServer
+	conn *smtp.Conn
+	to   []string
 }
 
 func (ss *issSMTPSession) Reset()        { ss.to = nil }
@@ -85,9 +94,121 @@ func (ss *issSMTPSession) Data(r io.Reader) error {
 		return err
 	}
 	ss.srv.mu.Lock()
-	defer ss.srv.mu.Unlock()
+	drop := false
 	for _, to := range ss.to {
 		ss.srv.accepted[to]++
+		drop = drop || (ss.srv.dropAfterData != nil && ss.srv.dropAfterData(to))
+	}
+	ss.srv.mu.Unlock()
+	if drop {
+		ss.conn.Conn().Close()
 	}
 	return nil
+}
+
+// issSMTPSender is a real SMTP sender to srv that retries quickly.
+func issSMTPSender(t testing.TB, srv *issSMTPServer, retries int) *mailer.SMTPSender {
+	t.Helper()
+	sender, err := mailer.NewSMTPSender(mailer.SMTPConfig{Host: "127.0.0.1", Port: srv.port, TLS: mailer.NoTLS,
+		Auth: mailer.AuthNone, Connections: 1, Retries: retries, RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sender.Close() })
+	return sender
+}
+
+func TestMailOutcomeUnknownBecomesUnconfirmedNotResent(t *testing.T) {
+	h := newIssHarness(t, nil)
+	ctx := t.Context()
+	lost := issEmail(2)
+	srv := issStartSMTP(t, nil)
+	srv.dropAfterData = func(to string) bool { return to == lost }
+	h.mail = &issCountingSender{next: issSMTPSender(t, srv, 3)}
+	c := issCampaign("unknown")
+	const n = 6
+	opts := issOptions()
+	opts.MailPasses = 3
+	res, err := h.issuer(opts, nil, nil).Run(ctx, c, issSource(t, issCSV(n)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A later run must leave it alone too.
+	res, err = h.issuer(opts, nil, nil).Run(ctx, c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.acceptedFor(lost); got != 1 {
+		t.Errorf("the server received %d copies of the message whose answer was lost; want exactly 1", got)
+	}
+	row, _, _ := h.ledger.Issue(ctx, c.Name, lost)
+	if row.State != StateUnconfirmed || !strings.Contains(row.LastError, "may or may not") {
+		t.Errorf("%s: state %s (%s); want unconfirmed", lost, row.State, row.LastError)
+	}
+	if res.Count(StateEmailed) != n-1 || res.Count(StateUnconfirmed) != 1 {
+		t.Errorf("summary %v; want %d emailed and 1 unconfirmed", res.Counts, n-1)
+	}
+}
+
+// issReleaseProbe passes messages on, calling probe(key) right after the
+// pipeline's Released hook: while the sender waits to retry.
+type issReleaseProbe struct {
+	next  MailSender
+	probe func(key string)
+}
+
+func (p issReleaseProbe) Send(ctx context.Context, msgs []mailer.Message, report func(mailer.Result)) error {
+	for i := range msgs {
+		key, released := msgs[i].Key, msgs[i].Released
+		msgs[i].Released = func() {
+			if released != nil {
+				released()
+			}
+			p.probe(key)
+		}
+	}
+	return p.next.Send(ctx, msgs, report)
+}
+
+func TestRowWaitingForMailRetryIsNotUnconfirmed(t *testing.T) {
+	h := newIssHarness(t, nil)
+	ctx := t.Context()
+	greylisted := issEmail(1)
+	srv := issStartSMTP(t, func(to string, n int) error {
+		if to == greylisted && n <= 2 {
+			return issErrTempSMTP
+		}
+		return nil
+	})
+	c := issCampaign("waiting")
+	probed := 0
+	mail := issReleaseProbe{next: issSMTPSender(t, srv, 3), probe: func(key string) {
+		probed++
+		// A process killed now would leave the row as it is in the ledger.
+		for row, err := range h.ledger.Rows(ctx, c.Name) {
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if strconv.FormatInt(row.ID, 10) == key && row.State != StateVerified {
+				t.Errorf("%s waits for a retry in state %s; want verified (a crash now must not make it unconfirmed)", row.Email, row.State)
+			}
+		}
+	}}
+	h.mail = &issCountingSender{next: mail}
+	res, err := h.issuer(issOptions(), nil, nil).Run(ctx, c, issSource(t, issCSV(4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if probed != 2 {
+		t.Errorf("the sender released %d times; want 2 (two 451s, then accepted)", probed)
+	}
+	row, _, _ := h.ledger.Issue(ctx, c.Name, greylisted)
+	if row.State != StateEmailed || row.MailAttempts != 1 || srv.acceptedFor(greylisted) != 1 {
+		t.Errorf("%s: state %s, %d attempts, accepted %d times; want emailed once, 1 attempt counted",
+			row.Email, row.State, row.MailAttempts, srv.acceptedFor(greylisted))
+	}
+	if res.Count(StateEmailed) != 4 {
+		t.Errorf("summary %v; want all 4 emailed", res.Counts)
+	}
 }

@@ -135,5 +135,7 @@ func (r *issueRun) check(row Issue, got *woo.Coupon) transition {
 	if r.c.ExportOnly {
 		return toExported(row.ID)
 	}
-	return toVerified(row.ID)
+	t := toVerified(row.ID)
+	t.at = r.opts.Now() // the run's clock: what VerifyMaxAge is measured on
+	return t
 }

@@ -16,6 +16,7 @@ import (
 //	                              ↘ exported (export-only campaigns)
 //	any stage → failed (with the stage and the reason)
 //	sending, found by a later run → unconfirmed
+//	verified, read back too long ago → created (read back again)
 type State string
 
 // The states of a ledger row. Later migrations add states by inserting into
@@ -276,6 +277,7 @@ type transition struct {
 	expires  time.Time // ...and the expiry built from it
 	stage    Stage     // to failed
 	reason   string    // to failed, unconfirmed, or a retry's reason
+	released bool      // sending → verified: the attempt is taken back (see toReleased)
 	at       time.Time // when it happened (emailed_at and friends); zero = now
 }
 
@@ -345,11 +347,16 @@ func (t transition) statement(now string) (string, []any, error) {
 	case t.from == StateCreated && (t.to == StateVerified || t.to == StateExported):
 		set = append(set, "verified_at = ?")
 		args = append(args, at)
+	case t.from == StateVerified && t.to == StateCreated:
+		set = append(set, "verified_at = NULL")
 	case t.from == StateVerified && t.to == StateSending:
 		set = append(set, "mail_attempts = mail_attempts + 1")
 	case t.from == StateSending && t.to == StateEmailed:
 		set = append(set, "emailed_at = ?", "last_error = ''")
 		args = append(args, at)
+	case t.from == StateSending && t.to == StateVerified && t.released:
+		set = append(set, "mail_attempts = max(mail_attempts - 1, 0)", "last_error = ?")
+		args = append(args, t.reason)
 	case t.from == StateSending && (t.to == StateVerified || t.to == StateUnconfirmed):
 		set = append(set, "last_error = ?")
 		args = append(args, t.reason)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/couponbridge/couponbridge/mailer"
@@ -64,12 +65,15 @@ func (s ReminderSpec) Validate() error {
 // call, and reads each batch of candidates from the store again right
 // before mailing, so a redeemed code is never reminded.
 //
-// Once: a row is marked "sending" in the ledger before the mail server sees
-// the reminder, "sent" when it accepted it. A row that left the not-reminded
-// state is never picked again, so a crash between the two leaves it
-// "sending" (at most one reminder lost, never two sent). A temporary refusal
-// puts the row back to be tried on the next run; a permanent one marks it
-// failed.
+// Once: a row is marked "sending" in the ledger right before the mail
+// server sees its reminder (Message.Prepare: one write per message, so a
+// crash leaves in doubt only the reminders really in flight), "sent" when it
+// accepted it. A row that left the not-reminded state is never picked
+// again, so a crash between the two, or an answer lost after the message
+// was handed over (mailer.OutcomeUnknown), leaves it "sending": at most one
+// reminder lost, never two sent. A temporary refusal puts the row back to
+// be tried on the next run (also while the sender waits to retry it:
+// Message.Released); a permanent one marks it failed.
 type Reminders struct {
 	Syncer *Syncer
 	Mail   MailSender
@@ -96,8 +100,8 @@ type ReminderResult struct {
 	// permanent ones.
 	Deferred int
 	Failed   int
-	// Unconfirmed counts reminders whose outcome the mail sender did not
-	// report; they are not sent again.
+	// Unconfirmed counts reminders handed over whose outcome is unknown (no
+	// answer after the data, or no result at all); they are not sent again.
 	Unconfirmed int
 }
 
@@ -174,18 +178,14 @@ func (r *Reminders) remindPage(ctx context.Context, c Campaign, page []TrackedIs
 	}
 	var msgs []mailer.Message
 	byKey := map[string]TrackedIssue{}
+	// claimed holds the keys whose reminder Prepare marked sending (and
+	// Released has not put back); the sender's connections write it.
+	var claimedMu sync.Mutex
+	claimed := map[string]bool{}
 	for _, ti := range page {
 		live, ok := fresh[ti.CouponID]
 		if !ok || live.Status == "trash" || live.UsageCount > 0 ||
 			(live.DateExpiresGMT != nil && !live.DateExpiresGMT.IsZero() && !live.DateExpiresGMT.After(now)) {
-			res.Skipped++
-			continue
-		}
-		claimed, err := l.claimReminder(ctx, ti.ID)
-		if err != nil {
-			return err
-		}
-		if !claimed {
 			res.Skipped++
 			continue
 		}
@@ -195,6 +195,13 @@ func (r *Reminders) remindPage(ctx context.Context, c Campaign, page []TrackedIs
 		}
 		msg, err := ComposeEmail(c, row, r.Location, now)
 		if err != nil {
+			if ok, err := l.claimReminder(ctx, ti.ID); err != nil || !ok {
+				if err != nil {
+					return err
+				}
+				res.Skipped++
+				continue
+			}
 			pctx, cancel := persistCtx(ctx)
 			ferr := l.finishReminder(pctx, ti.ID, "failed", time.Time{}, "composing: "+err.Error())
 			cancel()
@@ -206,45 +213,115 @@ func (r *Reminders) remindPage(ctx context.Context, c Campaign, page []TrackedIs
 		}
 		msg.MessageID = mailer.MessageID(c.Name+"/reminder", row.Email, c.Mail.messageIDDomain())
 		msg.Key = strconv.FormatInt(ti.ID, 10)
+		id, key := ti.ID, msg.Key
+		// One durable ledger write right before each hand-over: a crash can
+		// leave in doubt only the reminders really in flight, never a chunk.
+		msg.Prepare = func() error {
+			pctx, cancel := persistCtx(ctx)
+			defer cancel()
+			ok, err := l.claimReminder(pctx, id)
+			if err != nil {
+				return fmt.Errorf("recording the hand-over in the ledger: %w", err)
+			}
+			if !ok {
+				return errRowMoved
+			}
+			claimedMu.Lock()
+			claimed[key] = true
+			claimedMu.Unlock()
+			return nil
+		}
+		msg.Released = func() {
+			pctx, cancel := persistCtx(ctx)
+			defer cancel()
+			if err := l.releaseReminder(pctx, id); err != nil {
+				r.logger().Warn("recording a released reminder in the ledger failed", "issue_id", id, "error", err)
+				return
+			}
+			claimedMu.Lock()
+			claimed[key] = false
+			claimedMu.Unlock()
+		}
 		msgs = append(msgs, msg)
 		byKey[msg.Key] = ti
 	}
 	if len(msgs) == 0 {
 		return nil
 	}
-	var outcomes []mailer.Result
-	sendErr := r.Mail.Send(ctx, msgs, func(res mailer.Result) { outcomes = append(outcomes, res) })
-	pctx, cancel := persistCtx(ctx)
-	defer cancel()
-	reported := map[string]bool{}
-	for _, o := range outcomes {
+	var recErr error
+	report := func(o mailer.Result) {
 		ti, ok := byKey[o.Key]
-		if !ok || reported[o.Key] {
-			continue
+		if !ok || recErr != nil {
+			return
 		}
-		reported[o.Key] = true
+		delete(byKey, o.Key)
+		claimedMu.Lock()
+		sent := claimed[o.Key]
+		claimedMu.Unlock()
+		pctx, cancel := persistCtx(ctx)
+		defer cancel()
+		if !sent && o.Status == mailer.TempFailure {
+			// Never handed over (a cap, a stopped run, claimed elsewhere):
+			// nothing to undo; the next run tries again.
+			if errors.Is(o.Err, errRowMoved) {
+				res.Skipped++
+			} else {
+				res.Deferred++
+			}
+			return
+		}
+		if !sent {
+			// A sender that does not call Prepare: claim now, so the
+			// outcome below applies.
+			ok, err := l.claimReminder(pctx, ti.ID)
+			if err != nil {
+				recErr = err
+				return
+			}
+			if !ok {
+				res.Skipped++
+				return
+			}
+		}
+		var err error
 		switch o.Status {
 		case mailer.Delivered:
 			res.Sent++
 			err = l.finishReminder(pctx, ti.ID, "sent", r.Syncer.now(), "")
 		case mailer.PermFailure:
 			res.Failed++
+			r.logger().Warn("reminder refused permanently", "campaign", c.Name, "email", ti.Email, "reply", mailReply(o))
 			err = l.finishReminder(pctx, ti.ID, "failed", time.Time{}, mailReply(o))
+		case mailer.OutcomeUnknown:
+			// Handed over, no answer: it stays "sending" and is never
+			// tried again (at most one reminder lost, never two sent).
+			res.Unconfirmed++
+			r.logger().Warn("UNCONFIRMED: reminder handed over but unanswered; not resent", "campaign", c.Name,
+				"email", ti.Email, "coupon_id", ti.CouponID, "code", MaskCode(ti.Code), "error", mailReply(o))
 		default:
 			res.Deferred++
+			r.logger().Warn("reminder refused temporarily; the next run tries again", "campaign", c.Name,
+				"email", ti.Email, "reply", mailReply(o))
 			err = l.releaseReminder(pctx, ti.ID)
 		}
 		if err != nil {
-			return err
+			recErr = err
 		}
 	}
-	// A message without a result may or may not have been accepted: it stays
-	// "sending" and is never tried again (at most one reminder lost, never
-	// two sent).
+	// The chunk in flight is finished even when ctx is cancelled.
+	sendErr := r.Mail.Send(context.WithoutCancel(ctx), msgs, report)
+	// A message without a result may or may not have been accepted if it
+	// was handed over: it stays "sending" and is never tried again.
 	for key := range byKey {
-		if !reported[key] {
+		claimedMu.Lock()
+		sent := claimed[key]
+		claimedMu.Unlock()
+		if sent {
 			res.Unconfirmed++
 		}
+	}
+	if recErr != nil {
+		return fmt.Errorf("recording reminder outcome: %w", recErr)
 	}
 	if sendErr != nil {
 		return fmt.Errorf("sending reminders: %w", sendErr)

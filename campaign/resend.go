@@ -21,6 +21,11 @@ type CouponFinder interface {
 // override: the code was redeemed or has expired.
 var ErrResendRefused = errors.New("resend refused")
 
+// ErrResendUnconfirmed is matched by the error of a resend handed over to
+// the mail server whose answer was lost (mailer.OutcomeUnknown): it may or
+// may not have been delivered.
+var ErrResendUnconfirmed = errors.New("resend unconfirmed")
+
 // ErrNoRecipient is returned when a campaign has no row for an address.
 var ErrNoRecipient = errors.New("no such recipient in the campaign")
 
@@ -144,6 +149,12 @@ func (r *Resender) Resend(ctx context.Context, c Campaign, email string, opts Re
 	if err != nil {
 		_ = r.Ledger.finishResend(pctx, rid, "failed", err.Error())
 		return res, err
+	}
+	if result.Status == mailer.OutcomeUnknown {
+		// Handed over, no answer: not a failure, and not to be sent again
+		// blindly. The resend stays "sending" (in doubt) in the ledger.
+		return res, fmt.Errorf("%w: the mail server got the whole resend to %s but its answer never came (%s): "+
+			"it may or may not have been delivered; ask the recipient before resending again", ErrResendUnconfirmed, addr, mailReply(result))
 	}
 	if result.Status != mailer.Delivered {
 		reply := mailReply(result)

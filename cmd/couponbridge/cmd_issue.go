@@ -219,6 +219,11 @@ func issueWithConfig(ctx context.Context, env *cliEnv, cfg *Config, o *issueOpti
 	if runErr != nil {
 		return runErr
 	}
+	if res.Blocked != nil {
+		// Rows are left because the store or the mail server could not be
+		// reached: not a success, and the cause is the last line.
+		return res.Blocked
+	}
 	if n := res.Failed() + res.Count(campaign.StateUnconfirmed); n > 0 {
 		return &failuresError{count: n, hint: "see 'couponbridge status " + res.Campaign + "'"}
 	}
@@ -387,9 +392,12 @@ func printIssueSummary(w io.Writer, res campaign.RunResult, rejects *campaign.Re
 	}
 	fmt.Fprintf(&b, "This run: %d planned, %d created, %d adopted after unclear answers, %d verified", t.Planned, t.Created, t.Adopted, t.Verified)
 	if !s.ExportOnly {
-		fmt.Fprintf(&b, ", %d emailed, %d deferred", t.Emailed, t.Deferred)
+		fmt.Fprintf(&b, ", %d emailed, %d deferred, %d unconfirmed", t.Emailed, t.Deferred, t.Unconfirmed)
 	}
 	fmt.Fprintf(&b, ", %d failed.\n", t.Failed)
+	if t.Requeued > 0 || t.Recoded > 0 {
+		fmt.Fprintf(&b, "Store retries: %d coupons sent again (the store did not have them), %d new codes (taken by other coupons).\n", t.Requeued, t.Recoded)
+	}
 	if t.Rejected > 0 && rejects != nil {
 		fmt.Fprintf(&b, "Rejected rows: %d, written to %s.\n", t.Rejected, rejects.Path())
 	}
@@ -401,6 +409,9 @@ func printIssueSummary(w io.Writer, res campaign.RunResult, rejects *campaign.Re
 	}
 	if n := s.Count(campaign.StateUnconfirmed); n > 0 {
 		fmt.Fprintf(&b, "%d emails are unconfirmed (a run stopped while handing them to the mail server): see 'couponbridge status %s'.\n", n, s.Campaign)
+	}
+	if t.Capped > 0 {
+		fmt.Fprintf(&b, "%d emails held back by the mail cap (mail.smtp.per_hour / per_day): run the same command again later.\n", t.Capped)
 	}
 	if s.Pending() > 0 {
 		b.WriteString("Some rows are still pending: run the same command again to finish them.\n")

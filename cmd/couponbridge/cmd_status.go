@@ -276,6 +276,8 @@ type campaignStatus struct {
 	Summary     campaign.Summary
 	Failures    []campaign.Failure
 	Unconfirmed []campaign.Issue
+	// StageErrors is the last error of each stage that has one.
+	StageErrors []campaign.StageError
 }
 
 func collectStatus(ctx context.Context, l *campaign.Ledger, names []string) ([]campaignStatus, error) {
@@ -289,6 +291,9 @@ func collectStatus(ctx context.Context, l *campaign.Ledger, names []string) ([]c
 			return nil, err
 		}
 		cs := campaignStatus{Summary: s}
+		if cs.StageErrors, err = l.StageErrors(ctx, name); err != nil {
+			return nil, err
+		}
 		if s.Failed() > 0 {
 			for f, err := range l.Failures(ctx, name) {
 				if err != nil {
@@ -326,6 +331,13 @@ type statusJSON struct {
 	Reasons     []reasonJSON      `json:"failure_reasons"`
 	Failures    []failureJSON     `json:"failures"`
 	Unconfirmed []unconfirmedJSON `json:"unconfirmed"`
+	StageErrors []stageErrorJSON  `json:"last_errors"`
+}
+
+type stageErrorJSON struct {
+	Stage string    `json:"stage"`
+	Error string    `json:"error"`
+	At    time.Time `json:"at"`
 }
 
 type reasonJSON struct {
@@ -370,7 +382,11 @@ func statusJSONs(reports []campaignStatus) []statusJSON {
 		s := r.Summary
 		j := statusJSON{Campaign: s.Campaign, ExportOnly: s.ExportOnly, CreatedAt: s.CreatedAt.UTC(), Total: s.Total,
 			Counts: map[string]int{}, Done: s.Done(), Pending: s.Pending(), NeedsReview: s.NeedsReview(),
-			Reasons: []reasonJSON{}, Failures: []failureJSON{}, Unconfirmed: []unconfirmedJSON{}}
+			Reasons: []reasonJSON{}, Failures: []failureJSON{}, Unconfirmed: []unconfirmedJSON{},
+			StageErrors: []stageErrorJSON{}}
+		for _, se := range r.StageErrors {
+			j.StageErrors = append(j.StageErrors, stageErrorJSON{string(se.Stage), se.Error, se.At.UTC()})
+		}
 		for _, st := range campaign.States() {
 			j.Counts[string(st)] = s.Count(st)
 		}
@@ -475,6 +491,15 @@ func writeStatusTable(w io.Writer, reports []campaignStatus, loc *time.Location,
 			}
 		}
 		tw.Flush()
+		if len(r.StageErrors) > 0 {
+			fmt.Fprintf(&b, "\n%s: last error of each stage (why rows are still to do; cleared once the stage gets through)\n", s.Campaign)
+			tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "  STAGE\tAT\tERROR")
+			for _, se := range r.StageErrors {
+				fmt.Fprintf(tw, "  %s\t%s\t%s\n", se.Stage, se.At.In(loc).Format("2006-01-02 15:04 MST"), oneLine(se.Error))
+			}
+			tw.Flush()
+		}
 		if len(s.Reasons) > 0 {
 			fmt.Fprintf(&b, "\n%s: failures by reason\n", s.Campaign)
 			tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)

@@ -89,6 +89,9 @@ type MailConfig struct {
 	SMTP            SMTPConfig        `yaml:"smtp"`
 	DKIM            DKIMConfig        `yaml:"dkim"`
 	Unsubscribe     UnsubscribeConfig `yaml:"unsubscribe"`
+	// ReverifyAfter is how old a coupon's read-back may be when its code is
+	// emailed; an older one is read back again first (campaign.IssueOptions.VerifyMaxAge).
+	ReverifyAfter time.Duration `yaml:"reverify_after"`
 
 	replyTo *mailer.Address
 }
@@ -256,6 +259,7 @@ func DefaultConfig() Config {
 				Rate:        5,
 				Timeout:     30 * time.Second,
 			},
+			ReverifyAfter: time.Hour,
 		},
 		Ledger: LedgerConfig{Path: "couponbridge.db"},
 		Log:    LogConfig{Level: "info", Format: "text"},
@@ -524,6 +528,9 @@ func (m *MailConfig) validate(v *validator, emails bool) {
 	}
 	if m.MessageIDDomain != "" && !strings.Contains(m.MessageIDDomain, ".") {
 		v.errorf("mail.message_id_domain", "must be a domain name such as shop.example.com")
+	}
+	if m.ReverifyAfter <= 0 {
+		v.errorf("mail.reverify_after", "must be > 0, such as 1h")
 	}
 	m.DKIM.validate(v)
 	u := m.Unsubscribe

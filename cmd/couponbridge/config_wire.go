@@ -259,5 +259,7 @@ func (c *Config) issueOptions(logger *slog.Logger) campaign.IssueOptions {
 		Rate:        c.Store.Rate,
 		UnclearHold: c.Store.unclearHold(),
 		Logger:      logger,
+		// The read-back before mailing is a mail setting for the owner.
+		VerifyMaxAge: c.Mail.ReverifyAfter,
 	}
 }

@@ -11,7 +11,10 @@ import (
 // rely on them. exitCode maps a command's error to one of them, in one place.
 //
 //	0    done
-//	1    error (the store or the mail server unreachable, the ledger in use, ...)
+//	1    error (the store or the mail server unreachable, the ledger in use, ...);
+//	     for issue: rows left because the store or the mail server could not be
+//	     reached or kept refusing (campaign.BlockedError), the cause last
+//	     (emails held back only by a mail cap are no error: 0, or 3)
 //	2    usage or configuration error: nothing was done
 //	3    finished, with failures to review (`couponbridge status CAMPAIGN`)
 //	130  interrupted by SIGINT or SIGTERM: run the same command again to finish
@@ -26,7 +29,9 @@ const (
 // exitCodeHelp documents the exit codes in `couponbridge help`.
 const exitCodeHelp = `Exit codes:
   0    done
-  1    error (store or mail server unreachable, ledger in use by another process, ...)
+  1    error (store or mail server unreachable, ledger in use by another process, ...);
+       issue: rows left because the store or the mail server could not be reached
+       or kept refusing, with the cause as the last line
   2    usage or configuration error: nothing was done
   3    finished, with failures to review (see 'couponbridge status CAMPAIGN')
   130  interrupted (SIGINT or SIGTERM): run the same command again to finish
