@@ -106,28 +106,10 @@ type plannedIssue struct {
 }
 
 // ensureCampaign records the campaign, or checks that its fingerprint is the
-// one it was first planned with.
+// one it was first planned with. Callers that have the Campaign use
+// ensureCampaignOf, which also keeps the settings to say what changed.
 func (l *Ledger) ensureCampaign(ctx context.Context, name, fingerprint string, exportOnly bool) error {
-	return l.inTx(ctx, func(tx *sql.Tx) error {
-		var fp string
-		var eo bool
-		err := tx.QueryRowContext(ctx, `SELECT fingerprint, export_only FROM campaigns WHERE name = ?`, name).Scan(&fp, &eo)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			now := formatTime(l.now())
-			_, err = tx.ExecContext(ctx, `INSERT INTO campaigns (name, fingerprint, export_only, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
-				name, fingerprint, exportOnly, now, now)
-			return err
-		case err != nil:
-			return err
-		case eo != exportOnly:
-			return fmt.Errorf("%w: campaign %q was planned with export_only=%t; use a new campaign name", ErrCampaignChanged, name, eo)
-		case fp != fingerprint:
-			return fmt.Errorf("%w: campaign %q was planned with other coupon settings (amount, type, expiry, limits or products); "+
-				"its coupons are checked against the settings they were created with, so use a new campaign name or restore the settings", ErrCampaignChanged, name)
-		}
-		return nil
-	})
+	return l.recordCampaign(ctx, name, fingerprint, exportOnly, nil)
 }
 
 // maxCodeRetries bounds how many fresh codes one row may need because its

@@ -142,14 +142,12 @@ func issueWithConfig(ctx context.Context, env *cliEnv, cfg *Config, o *issueOpti
 	var src campaign.RecipientSource
 	var rr *campaign.RecipientReader
 	if !cc.ExportOnly {
-		if o.Strict {
-			if err := checkStrict(env, o.Recipients); err != nil {
-				return err
-			}
+		if err := checkRecipientList(env, o.Recipients, o.Strict); err != nil {
+			return inputError(err)
 		}
 		f, r, err := openRecipients(o.Recipients, cc.Email.Fields)
 		if err != nil {
-			return err
+			return inputError(err)
 		}
 		defer f.Close()
 		rr, src = r, r
