@@ -121,12 +121,18 @@ const maxCodeRetries = 20
 // code already used by any row gets a fresh one from newCode. It returns the
 // number of rows inserted.
 func (l *Ledger) planIssues(ctx context.Context, campaign string, rows []plannedIssue, newCode func() (string, error)) (int, error) {
+	return l.insertIssues(ctx, campaign, StatePlanned, rows, newCode)
+}
+
+// insertIssues is planIssues with the state of the new rows: planned, or
+// staged while a list is being planned (see issueRun.plan).
+func (l *Ledger) insertIssues(ctx context.Context, campaign string, state State, rows []plannedIssue, newCode func() (string, error)) (int, error) {
 	inserted := 0
 	err := l.inTx(ctx, func(tx *sql.Tx) error {
 		inserted = 0
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO issues
 			(campaign, email, first_name, last_name, fields, source_line, code, code_key, state, planned_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (campaign, email) DO NOTHING`)
 		if err != nil {
 			return err
@@ -141,7 +147,7 @@ func (l *Ledger) planIssues(ctx context.Context, campaign string, rows []planned
 			}
 			for try := 0; ; try++ {
 				res, err := stmt.ExecContext(ctx, campaign, r.Email, r.FirstName, r.LastName, fields, r.SourceLine,
-					r.Code, CodeKey(r.Code), now, now)
+					r.Code, CodeKey(r.Code), string(state), now, now)
 				if isUniqueViolation(err, "issues.code_key") {
 					if try >= maxCodeRetries {
 						return fmt.Errorf("line %d: %d codes in a row were already taken: the code space is too small", r.SourceLine, try+1)
