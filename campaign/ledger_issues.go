@@ -341,6 +341,12 @@ func (t transition) statement(now string) (string, []any, error) {
 	case t.from == StateSending && (t.to == StateVerified || t.to == StateUnconfirmed):
 		set = append(set, "last_error = ?")
 		args = append(args, t.reason)
+	case t.from == StateFailed && t.to != StateFailed:
+		// A failed row taken back by a retry (see reopenSet).
+		var err error
+		if set, args, err = t.reopenSet(set, args, at); err != nil {
+			return "", nil, err
+		}
 	case t.to == StateFailed && t.from != StateFailed:
 		if t.stage == "" || t.reason == "" {
 			return "", nil, fmt.Errorf("ledger: failing row %d needs a stage and a reason", t.id)
