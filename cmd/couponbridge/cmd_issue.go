@@ -396,6 +396,7 @@ func printIssueSummary(w io.Writer, res campaign.RunResult, rejects *campaign.Re
 		for _, r := range s.Reasons {
 			fmt.Fprintf(&b, "  %6d  %-6s  %s\n", r.Count, r.Stage, oneLine(r.Reason))
 		}
+		fmt.Fprintf(&b, "Once the cause is fixed, finish failed rows with: couponbridge retry --campaign %s\n", s.Campaign)
 	}
 	if n := s.Count(campaign.StateUnconfirmed); n > 0 {
 		fmt.Fprintf(&b, "%d emails are unconfirmed (a run stopped while handing them to the mail server): see 'couponbridge status %s'.\n", n, s.Campaign)
