@@ -119,6 +119,10 @@ func runRetry(ctx context.Context, env *cliEnv, o *retryOptions, args []string) 
 	if err != nil {
 		return err
 	}
+	if sum.Failed() == 0 && len(filter.Emails) == 0 {
+		printRetried(env.Stdout, o.Campaign, nil)
+		return nil
+	}
 	count := 0
 	if cc.ExportOnly {
 		count = sum.Total // create no new codes, only finish the failed ones
