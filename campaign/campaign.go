@@ -1,9 +1,6 @@
 package campaign
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -99,15 +96,11 @@ func (c Campaign) Validate() error {
 // the first one seen per campaign and refuses a rerun with another: rows
 // already created are verified against the template they were created with.
 func (c Campaign) fingerprint() (string, error) {
-	b, err := json.Marshal(struct {
-		Coupon     CouponTemplate
-		ExportOnly bool
-	}{c.Coupon, c.ExportOnly})
+	b, err := c.settingsJSON()
 	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:16]), nil
+	return fingerprintOf(b), nil
 }
 
 // messageIDDomain returns the domain for Message-IDs.

@@ -300,11 +300,7 @@ func (is *Issuer) start(ctx context.Context, c Campaign) (*issueRun, error) {
 }
 
 func (r *issueRun) run(ctx context.Context, src RecipientSource) error {
-	fp, err := r.c.fingerprint()
-	if err != nil {
-		return err
-	}
-	if err := r.ledger.ensureCampaign(ctx, r.c.Name, fp, r.c.ExportOnly); err != nil {
+	if err := r.ledger.ensureCampaignOf(ctx, r.c); err != nil {
 		return err
 	}
 	if err := r.markUnconfirmed(ctx); err != nil {

@@ -81,16 +81,8 @@ func DryRun(ctx context.Context, ledger *Ledger, c Campaign, src RecipientSource
 		default:
 			existing = sum.Total
 			p.Unfinished = sum.Pending()
-			fp, err := c.fingerprint()
-			if err != nil {
+			if err := ledger.checkCampaignOf(ctx, c); err != nil {
 				return nil, err
-			}
-			var have string
-			if err := ledger.db.QueryRowContext(ctx, `SELECT fingerprint FROM campaigns WHERE name = ?`, c.Name).Scan(&have); err != nil {
-				return nil, err
-			}
-			if have != fp || sum.ExportOnly != c.ExportOnly {
-				return nil, fmt.Errorf("%w: campaign %q was planned with other coupon settings; a run would refuse it", ErrCampaignChanged, c.Name)
 			}
 		}
 	}

@@ -332,11 +332,7 @@ func (r *JobRunner) evaluate(ctx context.Context, job Job, scan *SourceScan, lis
 // daily budget, and marks the webhook rows consumed.
 func (r *JobRunner) plan(ctx context.Context, job Job, plan *runPlan, loc *time.Location, run *JobRun) error {
 	c := job.Campaign
-	fp, err := c.fingerprint()
-	if err != nil {
-		return err
-	}
-	if err := r.Ledger.ensureCampaign(ctx, c.Name, fp, c.ExportOnly); err != nil {
+	if err := r.Ledger.ensureCampaignOf(ctx, c); err != nil {
 		return err
 	}
 	gen, err := NewCodeGenerator(c.Codes, nil)

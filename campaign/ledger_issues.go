@@ -107,28 +107,10 @@ type plannedIssue struct {
 }
 
 // ensureCampaign records the campaign, or checks that its fingerprint is the
-// one it was first planned with.
+// one it was first planned with. Callers that have the Campaign use
+// ensureCampaignOf, which also keeps the settings to say what changed.
 func (l *Ledger) ensureCampaign(ctx context.Context, name, fingerprint string, exportOnly bool) error {
-	return l.inTx(ctx, func(tx *sql.Tx) error {
-		var fp string
-		var eo bool
-		err := tx.QueryRowContext(ctx, `SELECT fingerprint, export_only FROM campaigns WHERE name = ?`, name).Scan(&fp, &eo)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			now := formatTime(l.now())
-			_, err = tx.ExecContext(ctx, `INSERT INTO campaigns (name, fingerprint, export_only, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
-				name, fingerprint, exportOnly, now, now)
-			return err
-		case err != nil:
-			return err
-		case eo != exportOnly:
-			return fmt.Errorf("%w: campaign %q was planned with export_only=%t; use a new campaign name", ErrCampaignChanged, name, eo)
-		case fp != fingerprint:
-			return fmt.Errorf("%w: campaign %q was planned with other coupon settings (amount, type, expiry, limits or products); "+
-				"its coupons are checked against the settings they were created with, so use a new campaign name or restore the settings", ErrCampaignChanged, name)
-		}
-		return nil
-	})
+	return l.recordCampaign(ctx, name, fingerprint, exportOnly, nil)
 }
 
 // maxCodeRetries bounds how many fresh codes one row may need because its
@@ -140,12 +122,18 @@ const maxCodeRetries = 20
 // code already used by any row gets a fresh one from newCode. It returns the
 // number of rows inserted.
 func (l *Ledger) planIssues(ctx context.Context, campaign string, rows []plannedIssue, newCode func() (string, error)) (int, error) {
+	return l.insertIssues(ctx, campaign, StatePlanned, rows, newCode)
+}
+
+// insertIssues is planIssues with the state of the new rows: planned, or
+// staged while a list is being planned (see issueRun.plan).
+func (l *Ledger) insertIssues(ctx context.Context, campaign string, state State, rows []plannedIssue, newCode func() (string, error)) (int, error) {
 	inserted := 0
 	err := l.inTx(ctx, func(tx *sql.Tx) error {
 		inserted = 0
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO issues
 			(campaign, email, first_name, last_name, fields, source_line, code, code_key, state, planned_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (campaign, email) DO NOTHING`)
 		if err != nil {
 			return err
@@ -160,7 +148,7 @@ func (l *Ledger) planIssues(ctx context.Context, campaign string, rows []planned
 			}
 			for try := 0; ; try++ {
 				res, err := stmt.ExecContext(ctx, campaign, r.Email, r.FirstName, r.LastName, fields, r.SourceLine,
-					r.Code, CodeKey(r.Code), now, now)
+					r.Code, CodeKey(r.Code), string(state), now, now)
 				if isUniqueViolation(err, "issues.code_key") {
 					if try >= maxCodeRetries {
 						return fmt.Errorf("line %d: %d codes in a row were already taken: the code space is too small", r.SourceLine, try+1)
@@ -360,6 +348,12 @@ func (t transition) statement(now string) (string, []any, error) {
 	case t.from == StateSending && (t.to == StateVerified || t.to == StateUnconfirmed):
 		set = append(set, "last_error = ?")
 		args = append(args, t.reason)
+	case t.from == StateFailed && t.to != StateFailed:
+		// A failed row taken back by a retry (see reopenSet).
+		var err error
+		if set, args, err = t.reopenSet(set, args, at); err != nil {
+			return "", nil, err
+		}
 	case t.to == StateFailed && t.from != StateFailed:
 		if t.stage == "" || t.reason == "" {
 			return "", nil, fmt.Errorf("ledger: failing row %d needs a stage and a reason", t.id)

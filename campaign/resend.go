@@ -106,7 +106,8 @@ func (r *Resender) Resend(ctx context.Context, c Campaign, email string, opts Re
 	case StatePruned:
 		return res, fmt.Errorf("%s's coupon %s expired and was pruned from the store: nothing to resend", addr, ti.Code)
 	case StateFailed:
-		return res, fmt.Errorf("%s's row failed at %s (%s): fix that first, then run issue again", addr, ti.FailedStage, ti.LastError)
+		return res, fmt.Errorf("%s's row failed at %s (%s): there is no email to send again; fix the cause, then finish the row with 'couponbridge retry --campaign %s --email %s'",
+			addr, ti.FailedStage, ti.LastError, c.Name, addr)
 	default:
 		return res, fmt.Errorf("%s's code was never emailed (state %s): run issue to finish the campaign", addr, ti.State)
 	}

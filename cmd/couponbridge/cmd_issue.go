@@ -142,14 +142,12 @@ func issueWithConfig(ctx context.Context, env *cliEnv, cfg *Config, o *issueOpti
 	var src campaign.RecipientSource
 	var rr *campaign.RecipientReader
 	if !cc.ExportOnly {
-		if o.Strict {
-			if err := checkStrict(env, o.Recipients); err != nil {
-				return err
-			}
+		if err := checkRecipientList(env, o.Recipients, o.Strict); err != nil {
+			return inputError(err)
 		}
 		f, r, err := openRecipients(o.Recipients, cc.Email.Fields)
 		if err != nil {
-			return err
+			return inputError(err)
 		}
 		defer f.Close()
 		rr, src = r, r
@@ -406,6 +404,7 @@ func printIssueSummary(w io.Writer, res campaign.RunResult, rejects *campaign.Re
 		for _, r := range s.Reasons {
 			fmt.Fprintf(&b, "  %6d  %-6s  %s\n", r.Count, r.Stage, oneLine(r.Reason))
 		}
+		fmt.Fprintf(&b, "Once the cause is fixed, finish failed rows with: couponbridge retry --campaign %s\n", s.Campaign)
 	}
 	if n := s.Count(campaign.StateUnconfirmed); n > 0 {
 		fmt.Fprintf(&b, "%d emails are unconfirmed (a run stopped while handing them to the mail server): see 'couponbridge status %s'.\n", n, s.Campaign)

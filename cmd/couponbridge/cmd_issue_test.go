@@ -348,7 +348,7 @@ func TestIssueStrictRefusesAListWithRejectsBeforeDoingAnything(t *testing.T) {
 	s := newSandboxSetup(t)
 	list := s.writeList(t, "list.csv", testList)
 	r := s.run(t, t.Context(), "issue", "--campaign", "welcome", "--recipients", list, "--strict")
-	wantCode(t, r, exitError)
+	wantCode(t, r, exitUsage)
 	if !strings.Contains(r.stderr, list+":4: ") || !strings.Contains(r.stderr, "--strict: 2 rows of "+list+" rejected; nothing was done") {
 		t.Errorf("got:\n%v", r)
 	}
@@ -364,7 +364,7 @@ func TestIssueListMissingATemplateColumnIsRefused(t *testing.T) {
 	s := newSandboxSetup(t)
 	list := s.writeList(t, "list.csv", "email,first_name\nann@example.com,Ann\n")
 	r := s.run(t, t.Context(), "issue", "--campaign", "welcome", "--recipients", list)
-	wantCode(t, r, exitError)
+	wantCode(t, r, exitUsage)
 	if !strings.Contains(r.stderr, "the campaign's templates use the column(s) city") {
 		t.Errorf("got:\n%v", r)
 	}

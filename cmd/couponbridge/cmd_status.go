@@ -521,6 +521,7 @@ func writeStatusTable(w io.Writer, reports []campaignStatus, loc *time.Location,
 				fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\n", f.SourceLine, displayEmail(f.Email, s.ExportOnly), f.Code, couponIDText(f.CouponID), f.Stage, oneLine(f.Reason))
 			}
 			tw.Flush()
+			fmt.Fprintf(&b, "  Once the cause is fixed, finish them with: couponbridge retry --campaign %s (--email ADDRESS for one row)\n", s.Campaign)
 		}
 		if len(r.Unconfirmed) > 0 {
 			fmt.Fprintf(&b, "\n%s: unconfirmed (a run stopped while these were handed to the mail server: they may or may not have been delivered; not resent automatically)\n", s.Campaign)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/couponbridge/couponbridge/campaign"
 )
 
 // Exit codes of couponbridge. They are stable: scripts and service managers
@@ -39,9 +41,27 @@ const exitCodeHelp = `Exit codes:
 
 // usageError is a command line that cannot be run: a missing or unknown
 // flag or argument, an unknown campaign. Exit code 2.
-type usageError struct{ msg string }
+type usageError struct {
+	msg string
+	err error // the cause, when the usage error wraps one (see inputError)
+}
 
 func (e *usageError) Error() string { return e.msg }
+func (e *usageError) Unwrap() error { return e.err }
+
+// inputError makes err, a problem with an input file (a recipients list
+// that is not valid CSV, has no email column, cannot be read), a usage
+// error: exit code 2, nothing was done.
+func inputError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return err
+	}
+	return &usageError{msg: err.Error(), err: err}
+}
 
 func usageErrorf(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
@@ -73,7 +93,9 @@ func exitCode(ctx context.Context, err error) int {
 	switch {
 	case errors.Is(err, context.Canceled) || (ctx.Err() != nil && !errors.As(err, &fe)):
 		return exitInterrupted
-	case errors.As(err, &ue), errors.As(err, &ce):
+	case errors.As(err, &ue), errors.As(err, &ce), errors.Is(err, campaign.ErrCampaignChanged):
+		// Settings that changed under a campaign are a configuration
+		// problem: nothing was done.
 		return exitUsage
 	case errors.As(err, &fe):
 		return exitFailures

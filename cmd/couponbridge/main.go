@@ -31,6 +31,7 @@ func commands() []*command {
 		reportCommand(),
 		pruneCommand(),
 		resendCommand(),
+		retryCommand(),
 		lookupCommand(),
 		previewCommand(),
 		checkConfigCommand(),
