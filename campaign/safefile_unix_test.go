@@ -11,6 +11,8 @@ import (
 	"testing"
 )
 
+func mkfifo(path string) error { return syscall.Mkfifo(path, 0o600) }
+
 // TestInputFilesRefuseFIFOsAndDevicesBehindSymlinks opens each input kind
 // through a symlink to a FIFO without a writer (which blocked os.Open
 // forever, holding the campaign) and to /dev/zero (read forever): each must
