@@ -613,8 +613,13 @@ func NormalizeEmail(s string) (string, error) {
 		// sanitize_email turns anything shorter into an empty string.
 		return "", errors.New("too short: WordPress refuses addresses under 6 characters")
 	}
-	if _, err := netip.ParseAddr(domain); err == nil {
-		return "", errors.New("an IP address instead of a domain name")
+	// Only digits and dots can be an IPv4 address here (':' and '[' are
+	// refused above); asking netip only then keeps the common path free of
+	// its error allocation.
+	if strings.Trim(domain, "0123456789.") == "" {
+		if _, err := netip.ParseAddr(domain); err == nil {
+			return "", errors.New("an IP address instead of a domain name")
+		}
 	}
 	switch tld := domain[strings.LastIndexByte(domain, '.')+1:]; {
 	case strings.Trim(tld, "0123456789") == "":
