@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/couponbridge/couponbridge/woo"
@@ -96,6 +97,9 @@ type CSVSource struct {
 	// beside DoneDir, or in the folder when DoneDir is empty.
 	FailedDir  string
 	SettleTime time.Duration
+
+	mu   sync.Mutex
+	read map[string]int64 // bytes read of each file, for finish
 }
 
 // DefaultSettleTime is how long a dropped file must stay unchanged before a
@@ -191,7 +195,8 @@ func (s *CSVSource) readFile(name string, folder bool, scan *SourceScan, yield f
 		return yield(Candidate{}, fmt.Errorf("csv source: %w", err))
 	}
 	// The second pass reads exactly the bytes checked, from the same open
-	// file: rows appended meanwhile wait for the next run.
+	// file: rows appended meanwhile are not read unchecked, and finish
+	// leaves a file that grew for the next run.
 	rr, err := NewRecipientReader(io.NewSectionReader(f, 0, st.Bytes), name)
 	if err != nil {
 		return yield(Candidate{}, fmt.Errorf("csv source: %w", err))
@@ -200,6 +205,12 @@ func (s *CSVSource) readFile(name string, folder bool, scan *SourceScan, yield f
 		rcp, rej, err := rr.Next()
 		if err == io.EOF {
 			scan.csvDone = append(scan.csvDone, name)
+			s.mu.Lock()
+			if s.read == nil {
+				s.read = map[string]int64{}
+			}
+			s.read[name] = st.Bytes
+			s.mu.Unlock()
 			return true
 		}
 		if err != nil {
@@ -311,7 +322,17 @@ func (s *CSVSource) finish(files map[string]bool, logger *slog.Logger) error {
 		}
 	}
 	slices.Sort(names)
+	s.mu.Lock()
+	read := s.read
+	s.read = nil
+	s.mu.Unlock()
 	for _, n := range names {
+		if fi, err := os.Stat(n); err == nil && fi.Size() > read[n] {
+			// Rows were added after this run read it: they are read next
+			// run, and the rows planned now are then suppressed.
+			logger.Info("csv source: file grew while it was read; left for the next run", "file", n)
+			continue
+		}
 		dst := freeName(filepath.Join(s.DoneDir, filepath.Base(n)))
 		if err := os.Rename(n, dst); err != nil {
 			errs = append(errs, fmt.Errorf("csv source: move %s to done: %w", n, err))

@@ -96,3 +96,27 @@ func TestNewCustomersNamesAreCleanedOfControlCharactersAndCut(t *testing.T) {
 		t.Errorf("%d candidates, want 1", n)
 	}
 }
+
+func TestCSVFileThatGrewAfterItWasReadIsNotMovedToDone(t *testing.T) {
+	dir := t.TempDir()
+	drop, done := filepath.Join(dir, "drop"), filepath.Join(dir, "done")
+	if err := os.MkdirAll(drop, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	grows, stays := filepath.Join(drop, "grows.csv"), filepath.Join(drop, "stays.csv")
+	writeCSV(t, grows, "email\na@example.com\n", time.Hour)
+	writeCSV(t, stays, "email\nb@example.com\n", time.Hour)
+	src := &CSVSource{Path: drop, DoneDir: done}
+	if got := collect(t, src, &SourceScan{Now: time.Now()}); !slices.Equal(got, []string{"a@example.com", "b@example.com"}) {
+		t.Fatalf("got %v", got)
+	}
+	// The sign-up tool appends a row between the read and the move.
+	if err := os.WriteFile(grows, []byte("email\na@example.com\nc@example.com\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.finish(map[string]bool{grows: true, stays: true}, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	assertFiles(t, drop, []string{"grows.csv"})
+	assertFiles(t, done, []string{"stays.csv"})
+}
