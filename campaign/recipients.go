@@ -9,6 +9,7 @@ import (
 	"hash/maphash"
 	"io"
 	"net/mail"
+	"net/netip"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -18,7 +19,8 @@ import (
 type Recipient struct {
 	// Email is trimmed, lowercased and validated by NormalizeEmail.
 	Email string
-	// FirstName and LastName are trimmed; either may be empty.
+	// FirstName and LastName are cleaned by CleanName (no control
+	// characters, at most MaxNameRunes); either may be empty.
 	FirstName, LastName string
 	// Fields holds the other columns by normalized header name (lower_snake),
 	// values trimmed; nil when the list has no other columns.
@@ -48,8 +50,16 @@ var (
 	lastHeaders  = []string{"last_name", "lastname"}
 )
 
-// sniffLimit is how much of the header line is looked at to pick the delimiter.
+// sniffLimit is how much of the header line is looked at to pick the
+// delimiter; it is also the size of the read buffer.
 const sniffLimit = 64 << 10
+
+// MaxRecordBytes bounds one record (a row with its line end, or the header)
+// of a recipient list. No real row comes near it; a file that has one is
+// not a recipient list (or lacks a closing quote), and without a bound a
+// single endless line, say from /dev/zero or a binary file, would be read
+// into memory whole.
+const MaxRecordBytes = 64 << 10
 
 // RecipientReader reads a recipient list in CSV, one row at a time, so that a
 // list of millions of rows never sits in memory.
@@ -63,10 +73,18 @@ const sniffLimit = 64 << 10
 //
 // Every data row yields exactly one Recipient or one Reject; blank rows (no
 // field with any content) are skipped. Line numbers are physical lines of the
-// file, so a quoted field spanning lines does not shift them.
+// file, so a quoted field spanning lines does not shift them. A row with
+// fewer or more fields than the header (spreadsheet exports write them) is
+// read when it has the email column: missing fields are empty, extra fields
+// are ignored.
+//
+// Fatal errors (a bad header, a quote that is not closed, a record over
+// MaxRecordBytes, a read error) are *RecipientFileError values.
 type RecipientReader struct {
-	name string
-	cr   *csv.Reader
+	name  string
+	cr    *csv.Reader
+	bound *boundReader
+	pre   int64 // bytes before the CSV reader's first (BOM, "sep=" line)
 
 	header   []string // as written in the file, trimmed
 	columns  []string // normalized names, "" for unnamed columns
@@ -91,15 +109,21 @@ type RecipientReader struct {
 	offset int // lines before the CSV proper (an Excel "sep=" line)
 	rows   int // data rows returned so far (recipients + rejects)
 	line   int // line of the last record read
+	end    int // last physical line of the last record read
 }
 
 // NewRecipientReader reads the header of the CSV list r and returns a reader
 // for its rows. name is the file name used in errors. A missing or unusable
-// header is an error naming the file and line: "recipients.csv line 1: no email column".
+// header is a *RecipientFileError naming the file and line:
+// "recipients.csv line 1: no email column".
 func NewRecipientReader(r io.Reader, name string) (*RecipientReader, error) {
-	br := bufio.NewReaderSize(&stickyReader{r: r}, sniffLimit)
+	// The peeks below read at most a BOM and one buffer.
+	bound := &boundReader{r: r, limit: 3 + sniffLimit}
+	br := bufio.NewReaderSize(bound, sniffLimit)
+	var pre int64
 	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
 		_, _ = br.Discard(3)
+		pre = 3
 	}
 	// A read error here shows up again when the CSV reader gets to it:
 	// stickyReader repeats it.
@@ -114,6 +138,7 @@ func NewRecipientReader(r io.Reader, name string) (*RecipientReader, error) {
 			skip++ // the '\n'
 		}
 		_, _ = br.Discard(skip)
+		pre += int64(skip)
 		offset = 1
 	} else {
 		comma = sniffDelimiter(headerLine(peek))
@@ -127,44 +152,123 @@ func NewRecipientReader(r io.Reader, name string) (*RecipientReader, error) {
 	rr := &RecipientReader{
 		name:     name,
 		cr:       cr,
+		bound:    bound,
+		pre:      pre,
 		emailCol: -1, firstCol: -1, lastCol: -1,
 		seen:   make(map[uint64]uint32),
 		seed:   maphash.MakeSeed(),
 		offset: offset,
+		end:    offset,
 	}
-	rec, err := cr.Read()
+	rec, err := rr.read()
 	if err == io.EOF {
-		return nil, fmt.Errorf("%s: empty file: the first line must be a header with an email column", name)
+		return nil, rr.fatal(0, "", errors.New("empty file: the first line must be a header with an email column"))
 	}
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("%s line %d: header is not valid CSV: %v", name, pe.StartLine+offset, pe.Err)
+			return nil, rr.fatal(pe.StartLine+offset, "", fmt.Errorf("header is not valid CSV: %v", pe.Err))
 		}
-		return nil, fmt.Errorf("%s: %w", name, err)
+		var fe *RecipientFileError
+		if errors.As(err, &fe) {
+			return nil, err
+		}
+		return nil, rr.fatal(0, "", err)
 	}
 	line := rr.recordLine()
 	rr.line = line
-	if err := rr.readHeader(rec); err != nil {
-		return nil, fmt.Errorf("%s line %d: %w", name, line, err)
+	if field, err := rr.readHeader(rec); err != nil {
+		return nil, rr.fatal(line, field, err)
 	}
 	return rr, nil
 }
 
-// stickyReader returns the first error of r on every later Read, so that an
-// error met while peeking at the header is not lost.
-type stickyReader struct {
-	r   io.Reader
-	err error
+// RecipientFileError is a fatal error in a recipient list: the file cannot
+// be read as one (bad header, a quote not closed, a record over
+// MaxRecordBytes, not a regular file, a read error). Nothing of such a file
+// should be used.
+type RecipientFileError struct {
+	// File is the name given to the reader.
+	File string
+	// Line is the physical line the problem starts on; 0 when it has none.
+	Line int
+	// Field is the column concerned, when there is one ("email").
+	Field string
+	// Err says what is wrong.
+	Err error
 }
 
-func (s *stickyReader) Read(p []byte) (int, error) {
-	if s.err != nil {
-		return 0, s.err
+// Error returns "FILE line N: what" (or "FILE: what" without a line).
+func (e *RecipientFileError) Error() string {
+	if e.Line > 0 {
+		return e.File + " line " + strconv.Itoa(e.Line) + ": " + e.Err.Error()
 	}
-	n, err := s.r.Read(p)
-	s.err = err
+	return e.File + ": " + e.Err.Error()
+}
+
+func (e *RecipientFileError) Unwrap() error { return e.Err }
+
+func (rr *RecipientReader) fatal(line int, field string, err error) error {
+	return &RecipientFileError{File: rr.name, Line: line, Field: field, Err: err}
+}
+
+// errRecordTooLarge is what boundReader returns once a record outgrew
+// MaxRecordBytes; the reader turns it into a RecipientFileError.
+var errRecordTooLarge = fmt.Errorf("a row is over %d KiB, the limit of one row (is this a CSV list? is a quote not closed?)", MaxRecordBytes>>10)
+
+// boundReader bounds how far the CSV reader may read ahead of the start of
+// the record it is reading, so that one endless record is refused instead
+// of read into memory. It returns its first error on every later Read, so
+// that an error met while peeking at the header is not lost.
+type boundReader struct {
+	r     io.Reader
+	n     int64 // bytes delivered
+	limit int64 // no byte at or past this offset is delivered
+	err   error
+}
+
+func (b *boundReader) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	room := b.limit - b.n
+	if room <= 0 {
+		b.err = errRecordTooLarge
+		return 0, b.err
+	}
+	if int64(len(p)) > room {
+		p = p[:room]
+	}
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	b.err = err
 	return n, err
+}
+
+// read reads the next record, at most MaxRecordBytes long. The buffer may
+// hold up to sniffLimit bytes past what the CSV reader consumed, so the
+// source may run that far ahead of the record's end.
+func (rr *RecipientReader) read() ([]string, error) {
+	start := rr.cr.InputOffset()
+	rr.bound.limit = rr.pre + start + MaxRecordBytes + sniffLimit
+	rec, err := rr.cr.Read()
+	if errors.Is(err, errRecordTooLarge) {
+		// The record starts on the line after the last one read (blank
+		// lines between them aside).
+		return nil, rr.fatal(rr.end+1, "", errRecordTooLarge)
+	}
+	if err == nil && rr.cr.InputOffset()-start > MaxRecordBytes {
+		return nil, rr.fatal(rr.recordLine(), "", errRecordTooLarge)
+	}
+	if err == nil {
+		// A quoted field may span lines; csv gives each line break as '\n'.
+		last := rr.recordLine()
+		for _, f := range rec {
+			last += strings.Count(f, "\n")
+		}
+		rr.end = last
+	}
+	return rec, err
 }
 
 // recordLine returns the physical line the last record read starts on.
@@ -249,13 +353,15 @@ func normalizeHeader(h string) string {
 	return b.String()
 }
 
-func (rr *RecipientReader) readHeader(rec []string) error {
+// readHeader checks the header row; on error it returns the column concerned
+// when there is one.
+func (rr *RecipientReader) readHeader(rec []string) (string, error) {
 	rr.header = make([]string, len(rec))
 	rr.columns = make([]string, len(rec))
 	firstCol := map[string]int{}
 	for i, h := range rec {
 		if !utf8.ValidString(h) {
-			return fmt.Errorf("header of column %d is not valid UTF-8 (save the file as UTF-8)", i+1)
+			return "", fmt.Errorf("header of column %d is not valid UTF-8 (save the file as UTF-8)", i+1)
 		}
 		rr.header[i] = strings.TrimSpace(h)
 		name := normalizeHeader(h)
@@ -274,7 +380,7 @@ func (rr *RecipientReader) readHeader(rec []string) error {
 			continue
 		}
 		if j, dup := firstCol[name]; dup {
-			return fmt.Errorf("columns %d (%q) and %d (%q) both mean %q; rename one", j+1, rr.header[j], i+1, rr.header[i], name)
+			return rr.header[i], fmt.Errorf("columns %d (%q) and %d (%q) both mean %q; rename one", j+1, rr.header[j], i+1, rr.header[i], name)
 		}
 		firstCol[name] = i
 		switch name {
@@ -290,9 +396,9 @@ func (rr *RecipientReader) readHeader(rec []string) error {
 		}
 	}
 	if rr.emailCol < 0 {
-		return fmt.Errorf("no email column (header has %s)", quoteHeaderList(rr.header))
+		return "email", fmt.Errorf("no email column (header has %s)", quoteHeaderList(rr.header))
 	}
-	return nil
+	return "", nil
 }
 
 func isOneOf(list []string, s string) bool {
@@ -331,28 +437,34 @@ func (rr *RecipientReader) Rows() int { return rr.rows }
 
 // Next returns the next data row: either a Recipient (and a nil Reject) or a
 // Reject, never both. At the end of the list it returns io.EOF. Any other
-// error is fatal and names the file and line; rows returned before stay valid.
+// error is fatal, a *RecipientFileError naming the file and line; rows
+// returned before stay valid.
 func (rr *RecipientReader) Next() (Recipient, *Reject, error) {
 	for {
-		rec, err := rr.cr.Read()
+		rec, err := rr.read()
 		if err == io.EOF {
 			return Recipient{}, nil, io.EOF
 		}
 		if err != nil {
+			var fe *RecipientFileError
+			if errors.As(err, &fe) {
+				return Recipient{}, nil, err
+			}
 			var pe *csv.ParseError
 			if !errors.As(err, &pe) {
-				return Recipient{}, nil, fmt.Errorf("%s: reading after line %d: %w", rr.name, rr.line, err)
+				return Recipient{}, nil, rr.fatal(0, "", fmt.Errorf("reading after line %d: %w", rr.line, err))
 			}
 			start, end := pe.StartLine+rr.offset, pe.Line+rr.offset
 			if end != start {
 				// A quote opened on StartLine swallowed the following lines:
 				// the rows in them are lost to the parser, so stop rather
 				// than skip them unseen.
-				return Recipient{}, nil, fmt.Errorf("%s line %d: quoted field opened here is not closed properly (parser gave up at line %d, column %d): %v; fix the quoting",
-					rr.name, start, end, pe.Column, pe.Err)
+				return Recipient{}, nil, rr.fatal(start, "", fmt.Errorf("quoted field opened here is not closed properly (parser gave up at line %d, column %d): %v; fix the quoting",
+					end, pe.Column, pe.Err))
 			}
 			rr.rows++
 			rr.line = start
+			rr.end = start
 			return Recipient{}, &Reject{Line: start, Reason: fmt.Sprintf("not valid CSV at column %d: %v", pe.Column, pe.Err)}, nil
 		}
 		line := rr.recordLine()
@@ -380,13 +492,21 @@ func blankRecord(rec []string) bool {
 
 // parseRow validates one record; a non-empty reason means a reject.
 func (rr *RecipientReader) parseRow(rec []string, line int) (Recipient, string) {
-	if len(rec) != len(rr.columns) {
-		return Recipient{}, fmt.Sprintf("has %d fields, the header has %d", len(rec), len(rr.columns))
+	if len(rec) <= rr.emailCol {
+		return Recipient{}, fmt.Sprintf("has %d fields and ends before the email column (%q, field %d)", len(rec), rr.header[rr.emailCol], rr.emailCol+1)
 	}
+	// Fields past the header's are ignored, so they are not checked either.
+	rec = rec[:min(len(rec), len(rr.columns))]
 	for i, f := range rec {
 		if !utf8.ValidString(f) {
 			return Recipient{}, fmt.Sprintf("column %q is not valid UTF-8 (save the file as UTF-8)", rr.header[i])
 		}
+	}
+	field := func(i int) string {
+		if i < 0 || i >= len(rec) {
+			return ""
+		}
+		return rec[i]
 	}
 	raw := rec[rr.emailCol]
 	email, err := NormalizeEmail(raw)
@@ -398,31 +518,32 @@ func (rr *RecipientReader) parseRow(rec []string, line int) (Recipient, string) 
 		return Recipient{}, fmt.Sprintf("email %q: duplicate of line %d", email, first)
 	}
 	rr.seen[h] = uint32(min(line, 1<<32-1))
-	rcp := Recipient{Email: email, Line: line}
-	if rr.firstCol >= 0 {
-		rcp.FirstName = strings.TrimSpace(rec[rr.firstCol])
-	}
-	if rr.lastCol >= 0 {
-		rcp.LastName = strings.TrimSpace(rec[rr.lastCol])
-	}
+	rcp := Recipient{Email: email, Line: line, FirstName: CleanName(field(rr.firstCol)), LastName: CleanName(field(rr.lastCol))}
 	if len(rr.extra) > 0 {
 		rcp.Fields = make(map[string]string, len(rr.extra))
 		for k, i := range rr.extra {
-			rcp.Fields[rr.fields[k]] = strings.TrimSpace(rec[i])
+			rcp.Fields[rr.fields[k]] = strings.TrimSpace(field(i))
 		}
 	}
 	return rcp, ""
 }
 
-// maxEmailLen is the longest address SMTP carries (RFC 5321 path limit).
-const maxEmailLen = 254
+// Limits of an address (RFC 5321 path and local part, RFC 1035 label).
+const (
+	maxEmailLen = 254
+	maxLocalLen = 64
+	maxLabelLen = 63
+)
 
 // NormalizeEmail trims and lowercases an address and checks that WooCommerce
 // will store it unchanged as an email restriction. WordPress's sanitize_email
 // silently rewrites or drops what it does not like, so this refuses display
 // names ("Bob <bob@x.com>"), non-ASCII characters, domains without a dot or
 // with empty labels, characters outside WordPress's set, and '*', which
-// WooCommerce would read as a wildcard.
+// WooCommerce would read as a wildcard. It also refuses what no mail server
+// delivers to: an IP address or IP literal instead of a domain, a numeric
+// top-level domain or one under two letters, a local part over 64
+// characters, a domain label over 63, an address over 254.
 func NormalizeEmail(s string) (string, error) {
 	s = strings.ToLower(strings.TrimSpace(s))
 	if s == "" {
@@ -451,6 +572,10 @@ func NormalizeEmail(s string) (string, error) {
 		return "", errors.New("missing domain")
 	case strings.Contains(local, "@"):
 		return "", errors.New("more than one @")
+	case len(local) > maxLocalLen:
+		return "", fmt.Errorf("the part before @ has %d characters, at most %d", len(local), maxLocalLen)
+	case strings.HasPrefix(domain, "["):
+		return "", errors.New("an IP literal ([...]) instead of a domain name")
 	}
 	if strings.HasPrefix(local, ".") || strings.HasSuffix(local, ".") || strings.Contains(local, "..") {
 		return "", errors.New("the part before @ starts or ends with a dot or has two dots in a row")
@@ -472,6 +597,9 @@ func NormalizeEmail(s string) (string, error) {
 		if label == "" {
 			return "", errors.New("domain starts or ends with a dot or has two dots in a row")
 		}
+		if len(label) > maxLabelLen {
+			return "", fmt.Errorf("domain part %q has %d characters, at most %d", label, len(label), maxLabelLen)
+		}
 		if label[0] == '-' || label[len(label)-1] == '-' {
 			return "", fmt.Errorf("domain part %q starts or ends with '-'", label)
 		}
@@ -484,6 +612,20 @@ func NormalizeEmail(s string) (string, error) {
 	if len(s) < 6 {
 		// sanitize_email turns anything shorter into an empty string.
 		return "", errors.New("too short: WordPress refuses addresses under 6 characters")
+	}
+	// Only digits and dots can be an IPv4 address here (':' and '[' are
+	// refused above); asking netip only then keeps the common path free of
+	// its error allocation.
+	if strings.Trim(domain, "0123456789.") == "" {
+		if _, err := netip.ParseAddr(domain); err == nil {
+			return "", errors.New("an IP address instead of a domain name")
+		}
+	}
+	switch tld := domain[strings.LastIndexByte(domain, '.')+1:]; {
+	case strings.Trim(tld, "0123456789") == "":
+		return "", fmt.Errorf("top-level domain %q is numeric", tld)
+	case len(tld) < 2:
+		return "", fmt.Errorf("top-level domain %q is under two letters", tld)
 	}
 	// The checks above are WordPress's; RFC 5322 syntax is net/mail's.
 	addr, err := mail.ParseAddress(s)

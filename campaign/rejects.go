@@ -1,9 +1,7 @@
 package campaign
 
 import (
-	"encoding/csv"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,15 +20,17 @@ func RejectsPath(input string) string {
 }
 
 // RejectsWriter writes rejected rows of a recipient list to a CSV file with
-// the columns line, reason, then the row's original fields. The file is
-// created only when the first reject is written, with mode 0600 because rows
-// hold email addresses; an existing file is replaced. It is not safe for
-// concurrent use.
+// the columns line, reason, then the row's original fields, each made
+// spreadsheet-safe (SpreadsheetSafe). The file is started only when the
+// first reject is written, with mode 0600 because rows hold email
+// addresses. It is written under a temporary name and moved into place by
+// Close, replacing an existing file: a symlink planted at the path is
+// replaced, its target never truncated. It is not safe for concurrent use.
 type RejectsWriter struct {
 	path   string
 	header []string
-	f      *os.File
-	w      *csv.Writer
+	f      *pendingFile
+	w      *CSVWriter
 	n      int
 	err    error
 	closed bool
@@ -64,19 +64,13 @@ func (w *RejectsWriter) Write(r Reject) error {
 		return fmt.Errorf("rejects file %s: write after Close", w.path)
 	}
 	if w.f == nil {
-		f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		f, err := createPending(w.path)
 		if err != nil {
 			w.err = fmt.Errorf("creating rejects file: %w", err)
 			return w.err
 		}
-		// An older file keeps its mode through O_TRUNC: tighten it.
-		if err := f.Chmod(0o600); err != nil {
-			_ = f.Close()
-			w.err = fmt.Errorf("creating rejects file: %w", err)
-			return w.err
-		}
 		w.f = f
-		w.w = csv.NewWriter(f)
+		w.w = NewCSVWriter(f)
 		if err := w.w.Write(append([]string{"line", "reason"}, w.header...)); err != nil {
 			w.err = fmt.Errorf("writing %s: %w", w.path, err)
 			return w.err
@@ -93,8 +87,9 @@ func (w *RejectsWriter) Write(r Reject) error {
 	return nil
 }
 
-// Close flushes and closes the file, if one was created. Later calls to
-// Close return nil; later calls to Write fail.
+// Close flushes the file, if one was started, and moves it into place; after
+// a write error nothing is moved and the temporary file is removed. Later
+// calls to Close return nil; later calls to Write fail.
 func (w *RejectsWriter) Close() error {
 	if w.closed {
 		return nil
@@ -103,13 +98,18 @@ func (w *RejectsWriter) Close() error {
 	if w.f == nil {
 		return nil
 	}
-	w.w.Flush()
-	err := w.w.Error()
-	if cerr := w.f.Close(); err == nil {
-		err = cerr
-	}
+	f := w.f
 	w.f = nil
+	w.w.Flush()
+	err := w.err
+	if err == nil {
+		err = w.w.Error()
+	}
 	if err != nil {
+		f.abort()
+		return fmt.Errorf("writing %s: %w", w.path, err)
+	}
+	if err := f.commit(true); err != nil {
 		return fmt.Errorf("writing %s: %w", w.path, err)
 	}
 	return nil

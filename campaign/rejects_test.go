@@ -129,3 +129,59 @@ func TestRejectsWriterReportsCreateError(t *testing.T) {
 		t.Error("second Write after a failure = nil, want the same error")
 	}
 }
+
+func TestRejectsWriterReplacesAPlantedSymlinkWithoutTouchingItsTarget(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "precious.txt")
+	if err := os.WriteFile(target, []byte("keep me\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "in.rejects.csv")
+	if err := os.Symlink(target, path); err != nil {
+		t.Skipf("no symlinks here: %v", err)
+	}
+	w := NewRejectsWriter(path)
+	if err := w.Write(Reject{Line: 2, Reason: "x", Record: []string{"bad"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(target)
+	if err != nil || string(b) != "keep me\n" {
+		t.Errorf("symlink target = %q, %v; want it untouched", b, err)
+	}
+	if st, err := os.Stat(target); err != nil || st.Mode().Perm() != 0o644 {
+		t.Errorf("symlink target mode = %v, %v; want 0644 untouched", st.Mode(), err)
+	}
+	fi, err := os.Lstat(path)
+	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("rejects file = %v, %v; want a regular 0600 file in place of the symlink", fi.Mode(), err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "line,reason\n2,x,bad\n" {
+		t.Errorf("rejects file = %q", b)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*.tmp")); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+func TestRejectsWriterWritesFormulaCellsAsText(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "in.rejects.csv")
+	w := NewRejectsWriter(path)
+	w.SetHeader([]string{"email", "=HEADER()"})
+	if err := w.Write(Reject{Line: 2, Reason: "x", Record: []string{"=1+2", "@SUM(A1)", "-3+cmd|'/C calc'!A0", "-5.00"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "line,reason,email,'=HEADER()\n2,x,'=1+2,'@SUM(A1),'-3+cmd|'/C calc'!A0,-5.00\n"
+	if string(b) != want {
+		t.Errorf("rejects file =\n%s\nwant\n%s", b, want)
+	}
+}

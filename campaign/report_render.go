@@ -3,7 +3,6 @@ package campaign
 import (
 	"bytes"
 	_ "embed"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -88,8 +87,9 @@ func WriteReportTable(w io.Writer, rep Report) error {
 
 // WriteReportCSV writes rep as CSV with a header row, one campaign a row;
 // the redemption rate is a fraction (0.25), amounts are decimal strings.
+// Text cells are made spreadsheet-safe (SpreadsheetSafe).
 func WriteReportCSV(w io.Writer, rep Report) error {
-	cw := csv.NewWriter(w)
+	cw := NewCSVWriter(w)
 	if err := cw.Write(reportColumns); err != nil {
 		return err
 	}

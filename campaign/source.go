@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/couponbridge/couponbridge/woo"
@@ -81,10 +82,24 @@ type Source interface {
 // ledger, suppressed or rejected is moved there after the planning
 // transaction committed; a file with rows left by a cap stays and is read
 // again next run (rows already in the campaign are then suppressed).
+//
+// Each file is read twice: first checked to its end, then read for its
+// rows, so that none of the rows of a file that turns out unreadable is
+// used. In a folder such a file (not a regular file, a bad header, a quote
+// not closed, a row over MaxRecordBytes) is moved to the failed folder with
+// a note NAME.error.txt saying why, a WARN is logged, and the other files
+// are read: one bad file does not block the folder. A single file given as
+// Path that cannot be read fails the run instead.
 type CSVSource struct {
-	Path       string
-	DoneDir    string
+	Path    string
+	DoneDir string
+	// FailedDir receives the unreadable files of a folder; default "failed"
+	// beside DoneDir, or in the folder when DoneDir is empty.
+	FailedDir  string
 	SettleTime time.Duration
+
+	mu   sync.Mutex
+	read map[string]int64 // bytes read of each file, for finish
 }
 
 // DefaultSettleTime is how long a dropped file must stay unchanged before a
@@ -94,21 +109,21 @@ const DefaultSettleTime = 30 * time.Second
 // Kind implements Source.
 func (s *CSVSource) Kind() string { return "csv" }
 
-// files lists the files to read at now.
-func (s *CSVSource) files(now time.Time) ([]string, error) {
+// files lists the files to read at now, and whether Path is a folder.
+func (s *CSVSource) files(now time.Time) ([]string, bool, error) {
 	fi, err := os.Stat(s.Path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("csv source: %s does not exist: create the folder (or file) the sign-up tool drops lists into, or fix the job's source.path: %w", s.Path, err)
+		return nil, false, fmt.Errorf("csv source: %s does not exist: create the folder (or file) the sign-up tool drops lists into, or fix the job's source.path: %w", s.Path, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("csv source: %w", err)
+		return nil, false, fmt.Errorf("csv source: %w", err)
 	}
 	if !fi.IsDir() {
-		return []string{s.Path}, nil
+		return []string{s.Path}, false, nil
 	}
 	entries, err := os.ReadDir(s.Path)
 	if err != nil {
-		return nil, fmt.Errorf("csv source: %w", err)
+		return nil, true, fmt.Errorf("csv source: %w", err)
 	}
 	settle := s.SettleTime
 	if settle == 0 {
@@ -131,13 +146,13 @@ func (s *CSVSource) files(now time.Time) ([]string, error) {
 		out = append(out, filepath.Join(s.Path, name))
 	}
 	slices.Sort(out)
-	return out, nil
+	return out, true, nil
 }
 
 // Candidates implements Source.
 func (s *CSVSource) Candidates(ctx context.Context, scan *SourceScan) iter.Seq2[Candidate, error] {
 	return func(yield func(Candidate, error) bool) {
-		files, err := s.files(scan.Now)
+		files, folder, err := s.files(scan.Now)
 		if err != nil {
 			yield(Candidate{}, err)
 			return
@@ -147,20 +162,42 @@ func (s *CSVSource) Candidates(ctx context.Context, scan *SourceScan) iter.Seq2[
 				yield(Candidate{}, ctx.Err())
 				return
 			}
-			if !s.readFile(name, scan, yield) {
+			if !s.readFile(name, folder, scan, yield) {
 				return
 			}
 		}
 	}
 }
 
-func (s *CSVSource) readFile(name string, scan *SourceScan, yield func(Candidate, error) bool) bool {
-	f, err := os.Open(name)
+// readFile checks the file to its end, then yields its rows. A file of a
+// folder that fails the check is moved aside and skipped.
+func (s *CSVSource) readFile(name string, folder bool, scan *SourceScan, yield func(Candidate, error) bool) bool {
+	f, err := OpenRegularFile(name)
+	if folder && errors.Is(err, fs.ErrNotExist) {
+		return true // taken away since the listing
+	}
 	if err != nil {
+		err = &RecipientFileError{File: name, Err: unwrapPath(err)}
+		if folder {
+			s.refuse(name, err, scan)
+			return true
+		}
 		return yield(Candidate{}, fmt.Errorf("csv source: %w", err))
 	}
 	defer f.Close()
-	rr, err := NewRecipientReader(f, name)
+	st, err := CheckRecipients(f, name)
+	if err != nil {
+		if folder {
+			f.Close() // before the move: some systems will not move an open file
+			s.refuse(name, err, scan)
+			return true
+		}
+		return yield(Candidate{}, fmt.Errorf("csv source: %w", err))
+	}
+	// The second pass reads exactly the bytes checked, from the same open
+	// file: rows appended meanwhile are not read unchecked, and finish
+	// leaves a file that grew for the next run.
+	rr, err := NewRecipientReader(io.NewSectionReader(f, 0, st.Bytes), name)
 	if err != nil {
 		return yield(Candidate{}, fmt.Errorf("csv source: %w", err))
 	}
@@ -168,6 +205,12 @@ func (s *CSVSource) readFile(name string, scan *SourceScan, yield func(Candidate
 		rcp, rej, err := rr.Next()
 		if err == io.EOF {
 			scan.csvDone = append(scan.csvDone, name)
+			s.mu.Lock()
+			if s.read == nil {
+				s.read = map[string]int64{}
+			}
+			s.read[name] = st.Bytes
+			s.mu.Unlock()
 			return true
 		}
 		if err != nil {
@@ -182,6 +225,84 @@ func (s *CSVSource) readFile(name string, scan *SourceScan, yield func(Candidate
 			return false
 		}
 	}
+}
+
+// failedDir is where unreadable files of the folder go.
+func (s *CSVSource) failedDir() string {
+	switch {
+	case s.FailedDir != "":
+		return s.FailedDir
+	case s.DoneDir != "":
+		return filepath.Join(filepath.Dir(filepath.Clean(s.DoneDir)), "failed")
+	}
+	return filepath.Join(s.Path, "failed")
+}
+
+// refuse moves the unreadable file name of the folder to the failed folder
+// with a note of why, and logs a WARN. If it cannot be moved it stays, is
+// checked and refused again next run, and the other files still go on.
+func (s *CSVSource) refuse(name string, cause error, scan *SourceScan) {
+	attrs := []any{"file", name, "err", cause}
+	var fe *RecipientFileError
+	if errors.As(cause, &fe) {
+		if fe.Line > 0 {
+			attrs = append(attrs, "line", fe.Line)
+		}
+		if fe.Field != "" {
+			attrs = append(attrs, "field", fe.Field)
+		}
+	}
+	dir := s.failedDir()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		scan.Logger.Warn("csv source: unreadable file skipped; cannot create the failed folder", append(attrs, "move_err", err)...)
+		return
+	}
+	dst := freeName(filepath.Join(dir, filepath.Base(name)))
+	if err := os.Rename(name, dst); err != nil {
+		scan.Logger.Warn("csv source: unreadable file skipped; cannot move it to the failed folder", append(attrs, "move_err", err)...)
+		return
+	}
+	note := dst + ".error.txt"
+	if _, err := WriteFileAtomic(note, true, func(w io.Writer) (int, error) {
+		return io.WriteString(w, refusalNote(name, cause, scan.Now))
+	}); err != nil {
+		attrs = append(attrs, "note_err", err)
+	}
+	scan.Logger.Warn("csv source: unreadable file moved to the failed folder; fix it and drop it again", append(attrs, "moved_to", dst)...)
+}
+
+// refusalNote is the text of NAME.error.txt.
+func refusalNote(name string, cause error, now time.Time) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "couponbridge did not read this file: no row of it was used.\n\n")
+	fmt.Fprintf(&b, "file: %s\n", name)
+	var fe *RecipientFileError
+	if errors.As(cause, &fe) {
+		if fe.Line > 0 {
+			fmt.Fprintf(&b, "line: %d\n", fe.Line)
+		}
+		if fe.Field != "" {
+			fmt.Fprintf(&b, "field: %s\n", fe.Field)
+		}
+		fmt.Fprintf(&b, "error: %v\n", fe.Err)
+	} else {
+		fmt.Fprintf(&b, "error: %v\n", cause)
+	}
+	if !now.IsZero() {
+		fmt.Fprintf(&b, "at: %s\n", now.UTC().Format(time.RFC3339))
+	}
+	fmt.Fprintf(&b, "\nFix the file (a header row with an email column, quotes closed, rows under %d KiB) and drop it into the folder again.\n", MaxRecordBytes>>10)
+	return b.String()
+}
+
+// freeName returns dst, or dst with a timestamp before its extension when
+// dst exists already.
+func freeName(dst string) string {
+	if _, err := os.Lstat(dst); err == nil {
+		ext := filepath.Ext(dst)
+		dst = strings.TrimSuffix(dst, ext) + "." + time.Now().UTC().Format("20060102T150405.000000000") + ext
+	}
+	return dst
 }
 
 // finish moves the files that were read completely and have no row left
@@ -201,12 +322,18 @@ func (s *CSVSource) finish(files map[string]bool, logger *slog.Logger) error {
 		}
 	}
 	slices.Sort(names)
+	s.mu.Lock()
+	read := s.read
+	s.read = nil
+	s.mu.Unlock()
 	for _, n := range names {
-		dst := filepath.Join(s.DoneDir, filepath.Base(n))
-		if _, err := os.Stat(dst); err == nil {
-			ext := filepath.Ext(dst)
-			dst = strings.TrimSuffix(dst, ext) + "." + time.Now().UTC().Format("20060102T150405.000000000") + ext
+		if fi, err := os.Stat(n); err == nil && fi.Size() > read[n] {
+			// Rows were added after this run read it: they are read next
+			// run, and the rows planned now are then suppressed.
+			logger.Info("csv source: file grew while it was read; left for the next run", "file", n)
+			continue
 		}
+		dst := freeName(filepath.Join(s.DoneDir, filepath.Base(n)))
 		if err := os.Rename(n, dst); err != nil {
 			errs = append(errs, fmt.Errorf("csv source: move %s to done: %w", n, err))
 			continue
@@ -285,7 +412,7 @@ func (s *NewCustomersSource) Candidates(ctx context.Context, scan *SourceScan) i
 			if first == "" && last == "" {
 				first, last = c.Billing.FirstName, c.Billing.LastName
 			}
-			cand := Candidate{Recipient: Recipient{Email: norm, FirstName: strings.TrimSpace(first), LastName: strings.TrimSpace(last)},
+			cand := Candidate{Recipient: Recipient{Email: norm, FirstName: CleanName(first), LastName: CleanName(last)},
 				Paying: c.IsPayingCustomer}
 			if !yield(cand, nil) {
 				return
@@ -427,7 +554,7 @@ func (s *InactiveCustomersSource) fromReport(ctx context.Context, scan *SourceSc
 			if first == "" && last2 == "" && a.Name != "" {
 				first, last2, _ = strings.Cut(strings.TrimSpace(a.Name), " ")
 			}
-			c := Candidate{Recipient: Recipient{Email: norm, FirstName: strings.TrimSpace(first), LastName: strings.TrimSpace(last2)},
+			c := Candidate{Recipient: Recipient{Email: norm, FirstName: CleanName(first), LastName: CleanName(last2)},
 				Paying: true, LastPaid: last}
 			if !yield(c, nil) {
 				return
@@ -515,7 +642,7 @@ func (s *InactiveCustomersSource) fromOrders(ctx context.Context, scan *SourceSc
 		slices.Sort(emails)
 		for _, e := range emails {
 			b := inWindow[e]
-			c := Candidate{Recipient: Recipient{Email: e, FirstName: strings.TrimSpace(b.first), LastName: strings.TrimSpace(b.last)},
+			c := Candidate{Recipient: Recipient{Email: e, FirstName: CleanName(b.first), LastName: CleanName(b.last)},
 				Paying: true, LastPaid: b.lastPaid}
 			if !yield(c, nil) {
 				return

@@ -276,12 +276,12 @@ func TestCSVSingleFileJobIssuesOnlyRecipientsNotYetInTheCampaign(t *testing.T) {
 	}
 }
 
-func TestCSVSourceBadHeaderFailsTheRunNamingTheFile(t *testing.T) {
+func TestCSVSingleFileSourceBadHeaderFailsTheRunNamingTheFile(t *testing.T) {
 	dir := t.TempDir()
 	writeCSV(t, filepath.Join(dir, "x.csv"), "name,phone\nann,1\n", time.Hour)
 	l := openJobsLedger(t)
 	r := &JobRunner{Ledger: l, Issue: (&jobIssueRecorder{}).issue}
-	run, err := r.Run(context.Background(), Job{Name: "x", Campaign: jobCampaign(t, "x"), Source: &CSVSource{Path: dir}})
+	run, err := r.Run(context.Background(), Job{Name: "x", Campaign: jobCampaign(t, "x"), Source: &CSVSource{Path: filepath.Join(dir, "x.csv")}})
 	if err == nil || !strings.Contains(err.Error(), "x.csv") || run.Outcome != RunFailed {
 		t.Errorf("run = %+v, %v; want failed naming x.csv", run.Outcome, err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 )
 
@@ -24,10 +23,11 @@ type SuppressionList struct {
 	domains map[string]struct{}
 }
 
-// LoadSuppressionList reads the suppression file at path. Every bad line is
-// reported, each with the file name and line number.
+// LoadSuppressionList reads the suppression file at path, a regular file
+// (see OpenRegularFile). Every bad line is reported, each with the file name
+// and line number.
 func LoadSuppressionList(path string) (*SuppressionList, error) {
-	f, err := os.Open(path)
+	f, err := OpenRegularFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("suppression list: %w", err)
 	}

@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -89,7 +86,7 @@ Example:
 
 // writeExportCSV streams the campaign's rows as CSV.
 func writeExportCSV(ctx context.Context, w io.Writer, l *campaign.Ledger, s campaign.Summary, loc *time.Location) (int, error) {
-	cw := csv.NewWriter(w)
+	cw := campaign.NewCSVWriter(w)
 	if err := cw.Write(exportHeader); err != nil {
 		return 0, err
 	}
@@ -119,40 +116,9 @@ func writeExportCSV(ctx context.Context, w io.Writer, l *campaign.Ledger, s camp
 // same folder, so that a failed export leaves no partial file; it refuses to
 // replace an existing file unless force.
 func writeFileNoClobber(path string, force bool, write func(io.Writer) (int, error)) (int, error) {
-	if !force {
-		if _, err := os.Lstat(path); err == nil {
-			return 0, fmt.Errorf("%s exists: use --force to replace it", path)
-		}
+	n, err := campaign.WriteFileAtomic(path, force, write)
+	if errors.Is(err, fs.ErrExist) && !force {
+		return 0, fmt.Errorf("%s exists: use --force to replace it", path)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return 0, err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return 0, err
-	}
-	n, err := write(f)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return 0, err
-	}
-	if force {
-		return n, os.Rename(tmp, path)
-	}
-	// Link fails if path appeared meanwhile: never clobber without --force.
-	if err := os.Link(tmp, path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return 0, fmt.Errorf("%s exists: use --force to replace it", path)
-		}
-		return 0, err
-	}
-	return n, nil
+	return n, err
 }

@@ -246,7 +246,7 @@ func pipelineLogger(env *cliEnv, cfg *Config) *slog.Logger {
 // openRecipients opens a recipients list and checks that it has the columns
 // the campaign's templates use.
 func openRecipients(path string, fields []string) (*os.File, *campaign.RecipientReader, error) {
-	f, err := os.Open(path)
+	f, err := campaign.OpenRegularFile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil, usageErrorf("recipients file %s does not exist", path)
