@@ -460,6 +460,10 @@ func (l *Ledger) reportCampaign(ctx context.Context, b *ReportBuilder, campaign 
 		return err
 	}
 	b.AddCampaign(campaign, eo)
+	returned, err := l.useReturnedByOrders(ctx, campaign)
+	if err != nil {
+		return err
+	}
 	for page, err := range l.trackedPages(ctx, campaign, "1", rowsPage) {
 		if err != nil {
 			return err
@@ -467,7 +471,7 @@ func (l *Ledger) reportCampaign(ctx context.Context, b *ReportBuilder, campaign 
 		for _, ti := range page {
 			b.AddCode(ReportCode{
 				Campaign: ti.Campaign, State: string(ti.State), IssuedAt: ti.CreatedAt, EmailedAt: ti.EmailedAt,
-				ExpiresAt: ti.ExpiryNow(), RedeemedAt: ti.RedeemedAt, UseReturned: ti.UseReturned,
+				ExpiresAt: ti.ExpiryNow(), RedeemedAt: ti.RedeemedAt, UseReturned: ti.UseReturned || returned[ti.ID],
 				Deleted: ti.Deleted, Changed: ti.Changes != "", Reminded: ti.ReminderState == "sent",
 				LastSyncedAt: ti.SyncedAt,
 			})
@@ -495,6 +499,34 @@ func (l *Ledger) reportCampaign(ctx context.Context, b *ReportBuilder, campaign 
 		b.AddOrderLine(line)
 	}
 	return rows.Err()
+}
+
+// useReturnedByOrders returns the rows of campaign that have an order in a
+// status that gives the use back (see UseReturningOrderStatuses). Sync sees
+// a use given back only when one sync saw the code used and a later one
+// unused; a redemption and its cancellation between two syncs leave only
+// the cancelled order.
+func (l *Ledger) useReturnedByOrders(ctx context.Context, campaign string) (map[int64]bool, error) {
+	statuses := UseReturningOrderStatuses()
+	args := []any{campaign}
+	for _, s := range statuses {
+		args = append(args, s)
+	}
+	rows, err := l.db.QueryContext(ctx, `SELECT DISTINCT issue_id FROM coupon_orders WHERE campaign = ? AND issue_id IS NOT NULL
+		AND status IN (?`+strings.Repeat(", ?", len(statuses)-1)+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
 }
 
 // BuildReport computes the report of the named campaigns (all campaigns in
