@@ -169,8 +169,8 @@ func (s *Syncer) issuedTemplate(ctx context.Context, campaign string) (*CouponTe
 	if err != nil {
 		return nil, nil
 	}
-	var have string
-	if err := s.Ledger.db.QueryRowContext(ctx, `SELECT fingerprint FROM campaigns WHERE name = ?`, campaign).Scan(&have); err != nil {
+	have, err := s.Ledger.campaignFingerprint(ctx, campaign)
+	if err != nil {
 		return nil, err
 	}
 	if have != fp {
