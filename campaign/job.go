@@ -397,4 +397,3 @@ func summaryDelta(before, after Summary) issueCounts {
 		EmailFailed:  max(0, failedAt(after, StageEmail)-failedAt(before, StageEmail)),
 	}
 }
-
