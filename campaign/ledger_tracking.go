@@ -600,3 +600,43 @@ func (l *Ledger) Flagged(ctx context.Context, campaign string) ([]TrackedIssue, 
 	return l.queryTracked(ctx, `WHERE i.campaign = ? AND (t.store_changes <> '' OR t.store_presence = 'deleted')
 		AND i.state <> 'pruned' ORDER BY i.id`, campaign)
 }
+
+// SendsSince returns, oldest first, when each message handed to the mail
+// server at or after t was sent, across every process that used the
+// ledger: issue emails (emailed, and unconfirmed or still sending: the
+// server may have taken them), expiry reminders and resends (sent, or
+// sending when a process died). Messages the server refused are left out:
+// they do not count against a provider's caps. Fed to a new sender's
+// hourly and daily caps, it makes them hold across restarts, reloads and a
+// run-job beside the daemon's history.
+func (l *Ledger) SendsSince(ctx context.Context, t time.Time) ([]time.Time, error) {
+	since := formatTime(t)
+	rows, err := l.db.QueryContext(ctx, `SELECT at FROM (
+			SELECT emailed_at AS at FROM issues WHERE emailed_at >= ?1
+			UNION ALL
+			SELECT updated_at FROM issues WHERE emailed_at IS NULL AND state IN ('sending', 'unconfirmed') AND updated_at >= ?1
+			UNION ALL
+			SELECT COALESCE(reminded_at, updated_at) FROM coupon_tracking
+				WHERE reminder_state IN ('sent', 'sending') AND COALESCE(reminded_at, updated_at) >= ?1
+			UNION ALL
+			SELECT COALESCE(finished_at, created_at) FROM resends
+				WHERE state IN ('sent', 'sending') AND COALESCE(finished_at, created_at) >= ?1
+		) ORDER BY at`, since)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: sends since %s: %w", since, err)
+	}
+	defer rows.Close()
+	var out []time.Time
+	for rows.Next() {
+		var s sql.NullString
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		at, err := parseTime(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, at)
+	}
+	return out, rows.Err()
+}
