@@ -103,6 +103,9 @@ func runDaemon(ctx context.Context, env *cliEnv, o *daemonOptions, args []string
 	if err != nil {
 		return err
 	}
+	if problem := webhookListenProblem(cfg); problem != "" {
+		log.Warn(problem)
+	}
 	if len(set.Jobs) == 0 {
 		log.Warn("no jobs configured: serving health and metrics only (add a jobs section)")
 	}
