@@ -451,7 +451,7 @@ func (s *Syncer) orderLines(ctx context.Context, o woo.Order, cache map[string]c
 		}
 		discount, err := ParseMoney(cl.Discount)
 		if err != nil {
-			return nil, fmt.Errorf("order %d: coupon line %s: discount: %w", o.ID, cl.Code, err)
+			return nil, fmt.Errorf("order %d: coupon line %s: discount: %w", o.ID, MaskCode(cl.Code), err)
 		}
 		var created time.Time
 		if o.DateCreatedGMT != nil {
