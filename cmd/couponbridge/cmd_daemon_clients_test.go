@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -169,5 +170,43 @@ func TestSendCapsHoldAcrossProcessesSharingOneLedger(t *testing.T) {
 	}
 	if got := next.left(time.Now()); got != 1 {
 		t.Errorf("a new sender with a cap of 3 an hour may still send %d; want 1 (2 sent by the other process)", got)
+	}
+}
+
+// TestReloadedJobSetsShareOneStoreClient: the job set a reload builds from
+// the file read again uses the store client of the running one; new keys
+// make a new client.
+func TestReloadedJobSetsShareOneStoreClient(t *testing.T) {
+	dir := t.TempDir()
+	ledger, err := campaign.OpenLedger(t.Context(), filepath.Join(dir, "ledger.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ledger.Close()
+	clients := newProcessClients(ledger, nil, nil)
+	defer clients.Close()
+	build := func(text string) *campaign.JobSet {
+		t.Helper()
+		cfg, err := parseTest(t, dir, text, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set, err := cfg.jobSet(t.Context(), ledger, clients, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if set.Close != nil {
+			t.Cleanup(func() { _ = set.Close() })
+		}
+		return set
+	}
+	running := build(baseConfig)
+	reloaded := build(baseConfig)
+	if running.Store != reloaded.Store {
+		t.Error("a reload of the same file built a second store client")
+	}
+	rotated := build(strings.Replace(baseConfig, "consumer_key: ck_test", "consumer_key: ck_rotated", 1))
+	if rotated.Store == running.Store {
+		t.Error("new store keys kept the client with the old ones")
 	}
 }
