@@ -352,7 +352,7 @@ func TestDaemonServesHealthReadinessMetricsAndWebhooks(t *testing.T) {
 	}
 	wantMetrics := []string{
 		"couponbridge_store_requests_total 42", "couponbridge_store_throttled_total 3", "couponbridge_store_rate_limit_rps 2.5",
-		`couponbridge_webhook_deliveries_total{result="queued"} 1`, `couponbridge_job_runs_total{job="hook",outcome="success"}`,
+		`couponbridge_webhook_deliveries_total{outcome="queued"} 1`, `couponbridge_job_runs_total{job="hook",outcome="success"}`,
 		"couponbridge_job_run_duration_seconds_bucket", `couponbridge_work_queued{job="hook"} 0`,
 	}
 	var missing []string

@@ -226,7 +226,7 @@ func (r *issueRun) reopenPage(ctx context.Context, rows []Issue) ([]RetriedRow, 
 			// store under the code?
 			got, err := r.store.GetByCode(ctx, row.Code)
 			switch {
-			case err == nil && r.owns(got, pendingCoupon{row: row, asked: r.askedCoupon(row)}):
+			case err == nil && r.whoseCoupon(*got, pendingCoupon{row: row, asked: r.askedCoupon(row)}) != whoseForeign:
 				o.Action, t = RetryAdopt, toReread(row.ID, got.ID, reason)
 			case err == nil, woo.IsNotFound(err) && row.CouponID != 0:
 				// Someone else's coupon, or ours is gone: a new code, a new

@@ -267,6 +267,9 @@ type transition struct {
 	reason   string    // to failed, unconfirmed, or a retry's reason
 	released bool      // sending → verified: the attempt is taken back (see toReleased)
 	at       time.Time // when it happened (emailed_at and friends); zero = now
+	// then, if set, runs in the same transaction once the transition
+	// applied: a write that belongs with it (tracking's pruned_at).
+	then func(ctx context.Context, tx *sql.Tx, now string) error
 }
 
 // The transitions the pipeline makes. Each constructor fixes its from-state.
@@ -354,6 +357,11 @@ func (t transition) statement(now string) (string, []any, error) {
 		if set, args, err = t.reopenSet(set, args, at); err != nil {
 			return "", nil, err
 		}
+	case t.to == StatePruned && t.from != StatePruned && t.from != StatePlanned && t.from != StateCreating:
+		// The row keeps its history; then records when (see toPruned).
+	case t.from == StateUnconfirmed && t.to == StateEmailed:
+		set = append(set, "emailed_at = COALESCE(emailed_at, ?)")
+		args = append(args, at)
 	case t.to == StateFailed && t.from != StateFailed:
 		if t.stage == "" || t.reason == "" {
 			return "", nil, fmt.Errorf("ledger: failing row %d needs a stage and a reason", t.id)
@@ -419,6 +427,11 @@ func (l *Ledger) apply(ctx context.Context, ts ...transition) ([]bool, error) {
 			}
 			n, _ := res.RowsAffected()
 			applied[i] = n == 1
+			if applied[i] && t.then != nil {
+				if err := t.then(ctx, tx, now); err != nil {
+					return fmt.Errorf("ledger row %d %s→%s: %w", t.id, t.from, t.to, err)
+				}
+			}
 		}
 		return nil
 	})

@@ -332,34 +332,62 @@ func (l *Ledger) syncWatermarks(ctx context.Context, campaign string) (coupons, 
 // setSyncWatermarks records a finished sync; a zero time leaves that mark as it is.
 func (l *Ledger) setSyncWatermarks(ctx context.Context, campaign string, coupons, orders time.Time) error {
 	now := formatTime(l.now())
-	_, err := l.db.ExecContext(ctx, `INSERT INTO campaign_sync (campaign, coupons_at, orders_at, updated_at) VALUES (?, ?, ?, ?)
+	_, err := l.exec(ctx, `INSERT INTO campaign_sync (campaign, coupons_at, orders_at, updated_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (campaign) DO UPDATE SET coupons_at = COALESCE(excluded.coupons_at, coupons_at),
 		orders_at = COALESCE(excluded.orders_at, orders_at), updated_at = excluded.updated_at`,
 		campaign, nullTime(coupons), nullTime(orders), now)
 	return err
 }
 
-// markPruned records that prune deleted the coupons of rows ids at when.
-// Only rows still holding a coupon (not pruned already) move.
-func (l *Ledger) markPruned(ctx context.Context, ids []int64, at time.Time) error {
-	if len(ids) == 0 {
-		return nil
+// prunedRow is a row whose coupon prune deleted, with the state prune saw
+// it in.
+type prunedRow struct {
+	id   int64
+	from State
+}
+
+// markPruned records that prune deleted the coupons of rows at when. Each
+// row moves to pruned through the transition checks: only from the state
+// prune saw it in, so a row that changed meanwhile is left as it is (and
+// logged).
+func (l *Ledger) markPruned(ctx context.Context, rows []prunedRow, at time.Time) error {
+	ts := make([]transition, len(rows))
+	for i, r := range rows {
+		ts[i] = toPruned(r.id, r.from, at)
 	}
-	return l.inTx(ctx, func(tx *sql.Tx) error {
-		now := formatTime(l.now())
-		for _, id := range ids {
-			if _, err := tx.ExecContext(ctx, `UPDATE issues SET state = ?, updated_at = ? WHERE id = ? AND state <> ?`,
-				string(StatePruned), now, id, string(StatePruned)); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO coupon_tracking (issue_id, pruned_at, updated_at) VALUES (?, ?, ?)
+	_, err := l.apply(ctx, ts...)
+	return err
+}
+
+// toPruned moves a row whose coupon prune deleted to pruned and records
+// when in its tracking, in the same transaction.
+func toPruned(id int64, from State, at time.Time) transition {
+	return transition{id: id, from: from, to: StatePruned, at: at,
+		then: func(ctx context.Context, tx *sql.Tx, now string) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO coupon_tracking (issue_id, pruned_at, updated_at) VALUES (?, ?, ?)
 				ON CONFLICT (issue_id) DO UPDATE SET pruned_at = excluded.pruned_at, updated_at = excluded.updated_at`,
-				id, formatTime(at), now); err != nil {
-				return err
-			}
-		}
-		return nil
+				id, formatTime(at), now)
+			return err
+		}}
+}
+
+// toConfirmedByResend settles an unconfirmed row (its first email may or
+// may not have gone) as emailed once a resend of the same message was
+// accepted at at.
+func toConfirmedByResend(id int64, at time.Time) transition {
+	return transition{id: id, from: StateUnconfirmed, to: StateEmailed, at: at}
+}
+
+// exec runs one write statement on the single write path (inTx), so it
+// takes its turn with this process's other writes.
+func (l *Ledger) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := l.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		res, err = tx.ExecContext(ctx, query, args...)
+		return err
 	})
+	return res, err
 }
 
 // markDeleted records rows whose coupon prune found gone from the store.
@@ -383,7 +411,7 @@ func (l *Ledger) markDeleted(ctx context.Context, ids []int64, at time.Time) err
 // reminded twice.
 func (l *Ledger) claimReminder(ctx context.Context, id int64) (bool, error) {
 	now := formatTime(l.now())
-	res, err := l.db.ExecContext(ctx, `INSERT INTO coupon_tracking (issue_id, reminder_state, updated_at) VALUES (?, 'sending', ?)
+	res, err := l.exec(ctx, `INSERT INTO coupon_tracking (issue_id, reminder_state, updated_at) VALUES (?, 'sending', ?)
 		ON CONFLICT (issue_id) DO UPDATE SET reminder_state = 'sending', updated_at = excluded.updated_at
 		WHERE coupon_tracking.reminder_state = ''`, id, now)
 	if err != nil {
@@ -395,7 +423,7 @@ func (l *Ledger) claimReminder(ctx context.Context, id int64) (bool, error) {
 
 // finishReminder records the outcome of a reminder claimed with claimReminder.
 func (l *Ledger) finishReminder(ctx context.Context, id int64, state string, at time.Time, reply string) error {
-	_, err := l.db.ExecContext(ctx, `UPDATE coupon_tracking SET reminder_state = ?, reminded_at = ?, reminder_error = ?, updated_at = ?
+	_, err := l.exec(ctx, `UPDATE coupon_tracking SET reminder_state = ?, reminded_at = ?, reminder_error = ?, updated_at = ?
 		WHERE issue_id = ? AND reminder_state = 'sending'`, state, nullTime(at), reply, formatTime(l.now()), id)
 	return err
 }
@@ -412,7 +440,7 @@ type Resend struct {
 }
 
 func (l *Ledger) startResend(ctx context.Context, issueID int64, forced bool) (int64, error) {
-	res, err := l.db.ExecContext(ctx, `INSERT INTO resends (issue_id, forced, state, created_at) VALUES (?, ?, 'sending', ?)`,
+	res, err := l.exec(ctx, `INSERT INTO resends (issue_id, forced, state, created_at) VALUES (?, ?, 'sending', ?)`,
 		issueID, forced, formatTime(l.now()))
 	if err != nil {
 		return 0, err
@@ -421,7 +449,7 @@ func (l *Ledger) startResend(ctx context.Context, issueID int64, forced bool) (i
 }
 
 func (l *Ledger) finishResend(ctx context.Context, id int64, state, reply string) error {
-	_, err := l.db.ExecContext(ctx, `UPDATE resends SET state = ?, reply = ?, finished_at = ? WHERE id = ?`,
+	_, err := l.exec(ctx, `UPDATE resends SET state = ?, reply = ?, finished_at = ? WHERE id = ?`,
 		state, reply, formatTime(l.now()), id)
 	return err
 }
@@ -460,6 +488,10 @@ func (l *Ledger) reportCampaign(ctx context.Context, b *ReportBuilder, campaign 
 		return err
 	}
 	b.AddCampaign(campaign, eo)
+	returned, err := l.useReturnedByOrders(ctx, campaign)
+	if err != nil {
+		return err
+	}
 	for page, err := range l.trackedPages(ctx, campaign, "1", rowsPage) {
 		if err != nil {
 			return err
@@ -467,7 +499,7 @@ func (l *Ledger) reportCampaign(ctx context.Context, b *ReportBuilder, campaign 
 		for _, ti := range page {
 			b.AddCode(ReportCode{
 				Campaign: ti.Campaign, State: string(ti.State), IssuedAt: ti.CreatedAt, EmailedAt: ti.EmailedAt,
-				ExpiresAt: ti.ExpiryNow(), RedeemedAt: ti.RedeemedAt, UseReturned: ti.UseReturned,
+				ExpiresAt: ti.ExpiryNow(), RedeemedAt: ti.RedeemedAt, UseReturned: ti.UseReturned || returned[ti.ID],
 				Deleted: ti.Deleted, Changed: ti.Changes != "", Reminded: ti.ReminderState == "sent",
 				LastSyncedAt: ti.SyncedAt,
 			})
@@ -497,6 +529,34 @@ func (l *Ledger) reportCampaign(ctx context.Context, b *ReportBuilder, campaign 
 	return rows.Err()
 }
 
+// useReturnedByOrders returns the rows of campaign that have an order in a
+// status that gives the use back (see UseReturningOrderStatuses). Sync sees
+// a use given back only when one sync saw the code used and a later one
+// unused; a redemption and its cancellation between two syncs leave only
+// the cancelled order.
+func (l *Ledger) useReturnedByOrders(ctx context.Context, campaign string) (map[int64]bool, error) {
+	statuses := UseReturningOrderStatuses()
+	args := []any{campaign}
+	for _, s := range statuses {
+		args = append(args, s)
+	}
+	rows, err := l.db.QueryContext(ctx, `SELECT DISTINCT issue_id FROM coupon_orders WHERE campaign = ? AND issue_id IS NOT NULL
+		AND status IN (?`+strings.Repeat(", ?", len(statuses)-1)+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
+
 // BuildReport computes the report of the named campaigns (all campaigns in
 // the ledger when none is named) as of now, counting days in loc (nil: UTC).
 // It reads the ledger only: run sync first for fresh redemption figures.
@@ -519,18 +579,17 @@ func (l *Ledger) BuildReport(ctx context.Context, now time.Time, loc *time.Locat
 	return b.Report(), nil
 }
 
-// confirmByResend settles an unconfirmed row (its first email may or may not
-// have gone) as emailed once a resend of the same message was accepted.
+// confirmByResend settles an unconfirmed row as emailed once a resend of
+// the same message was accepted (see toConfirmedByResend).
 func (l *Ledger) confirmByResend(ctx context.Context, id int64, at time.Time) error {
-	_, err := l.db.ExecContext(ctx, `UPDATE issues SET state = 'emailed', emailed_at = COALESCE(emailed_at, ?), updated_at = ?
-		WHERE id = ? AND state = 'unconfirmed'`, formatTime(at), formatTime(l.now()), id)
+	_, err := l.apply(ctx, toConfirmedByResend(id, at))
 	return err
 }
 
 // releaseReminder puts a claimed reminder back to not reminded, after a
 // temporary refusal, so that the next run tries again.
 func (l *Ledger) releaseReminder(ctx context.Context, id int64) error {
-	_, err := l.db.ExecContext(ctx, `UPDATE coupon_tracking SET reminder_state = '', updated_at = ?
+	_, err := l.exec(ctx, `UPDATE coupon_tracking SET reminder_state = '', updated_at = ?
 		WHERE issue_id = ? AND reminder_state = 'sending'`, formatTime(l.now()), id)
 	return err
 }
@@ -540,4 +599,44 @@ func (l *Ledger) releaseReminder(ctx context.Context, id int64) error {
 func (l *Ledger) Flagged(ctx context.Context, campaign string) ([]TrackedIssue, error) {
 	return l.queryTracked(ctx, `WHERE i.campaign = ? AND (t.store_changes <> '' OR t.store_presence = 'deleted')
 		AND i.state <> 'pruned' ORDER BY i.id`, campaign)
+}
+
+// SendsSince returns, oldest first, when each message handed to the mail
+// server at or after t was sent, across every process that used the
+// ledger: issue emails (emailed, and unconfirmed or still sending: the
+// server may have taken them), expiry reminders and resends (sent, or
+// sending when a process died). Messages the server refused are left out:
+// they do not count against a provider's caps. Fed to a new sender's
+// hourly and daily caps, it makes them hold across restarts, reloads and a
+// run-job beside the daemon's history.
+func (l *Ledger) SendsSince(ctx context.Context, t time.Time) ([]time.Time, error) {
+	since := formatTime(t)
+	rows, err := l.db.QueryContext(ctx, `SELECT at FROM (
+			SELECT emailed_at AS at FROM issues WHERE emailed_at >= ?1
+			UNION ALL
+			SELECT updated_at FROM issues WHERE emailed_at IS NULL AND state IN ('sending', 'unconfirmed') AND updated_at >= ?1
+			UNION ALL
+			SELECT COALESCE(reminded_at, updated_at) FROM coupon_tracking
+				WHERE reminder_state IN ('sent', 'sending') AND COALESCE(reminded_at, updated_at) >= ?1
+			UNION ALL
+			SELECT COALESCE(finished_at, created_at) FROM resends
+				WHERE state IN ('sent', 'sending') AND COALESCE(finished_at, created_at) >= ?1
+		) ORDER BY at`, since)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: sends since %s: %w", since, err)
+	}
+	defer rows.Close()
+	var out []time.Time
+	for rows.Next() {
+		var s sql.NullString
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		at, err := parseTime(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, at)
+	}
+	return out, rows.Err()
 }

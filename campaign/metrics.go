@@ -75,8 +75,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"job"}),
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "couponbridge_webhook_deliveries_total",
-			Help: "Webhook deliveries received, by result (queued, duplicate, ping, ignored, unauthorized, rejected).",
-		}, []string{"result"}),
+			Help: "Webhook deliveries received, by outcome: queued, duplicate (the same signed body again), ping, " +
+				"ignored (answered 200, nobody queued: no job for the topic, no usable address) and refused (bad or " +
+				"missing signature, too large, not a WooCommerce delivery). Alert on ignored and refused.",
+		}, []string{"outcome"}),
 	}
 	if reg == nil {
 		return m
@@ -178,10 +180,10 @@ func (m *Metrics) setQueued(job string, n int) {
 	m.queued.WithLabelValues(job).Set(float64(n))
 }
 
-// webhookResult counts one webhook delivery by result.
-func (m *Metrics) webhookResult(result string) {
+// webhookOutcome counts one webhook delivery by outcome.
+func (m *Metrics) webhookOutcome(outcome string) {
 	if m == nil {
 		return
 	}
-	m.webhooks.WithLabelValues(result).Inc()
+	m.webhooks.WithLabelValues(outcome).Inc()
 }

@@ -219,7 +219,8 @@ func (p *Pruner) pruneBatch(ctx context.Context, page []TrackedIssue, exportOnly
 		}
 		return fmt.Errorf("prune %s: delete batch: %w", res.Campaign, err)
 	}
-	var pruned, vanished []int64
+	var pruned []prunedRow
+	var vanished []int64
 	at := p.now()
 	for k, i := range delItems {
 		it := &res.Items[i]
@@ -233,7 +234,7 @@ func (p *Pruner) pruneBatch(ctx context.Context, page []TrackedIssue, exportOnly
 		switch {
 		case item.Err == nil:
 			it.Action = PruneDeleted
-			pruned = append(pruned, ti.ID)
+			pruned = append(pruned, prunedRow{id: ti.ID, from: ti.State})
 		case woo.IsNotFound(item.Err):
 			it.Action, it.Reason = PruneGone, "deleted by someone else meanwhile"
 			vanished = append(vanished, ti.ID)

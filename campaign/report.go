@@ -15,6 +15,12 @@ import (
 // "trash", "checkout-draft" or a plugin's own status, is left out as well.
 func CountingOrderStatuses() []string { return []string{"processing", "completed", "on-hold"} }
 
+// UseReturningOrderStatuses are the order statuses in which WooCommerce
+// gives a coupon's use back (cancelled, failed, trashed; refunded orders
+// keep it). A code unused now with such an order was redeemed and given
+// back, even when both happened between two syncs.
+func UseReturningOrderStatuses() []string { return []string{"cancelled", "failed", "trash"} }
+
 // OrderCounts reports whether an order in status counts toward a campaign's
 // orders, revenue and discount cost (see CountingOrderStatuses).
 func OrderCounts(status string) bool {

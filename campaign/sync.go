@@ -169,8 +169,8 @@ func (s *Syncer) issuedTemplate(ctx context.Context, campaign string) (*CouponTe
 	if err != nil {
 		return nil, nil
 	}
-	var have string
-	if err := s.Ledger.db.QueryRowContext(ctx, `SELECT fingerprint FROM campaigns WHERE name = ?`, campaign).Scan(&have); err != nil {
+	have, err := s.Ledger.campaignFingerprint(ctx, campaign)
+	if err != nil {
 		return nil, err
 	}
 	if have != fp {
@@ -451,7 +451,7 @@ func (s *Syncer) orderLines(ctx context.Context, o woo.Order, cache map[string]c
 		}
 		discount, err := ParseMoney(cl.Discount)
 		if err != nil {
-			return nil, fmt.Errorf("order %d: coupon line %s: discount: %w", o.ID, cl.Code, err)
+			return nil, fmt.Errorf("order %d: coupon line %s: discount: %w", o.ID, MaskCode(cl.Code), err)
 		}
 		var created time.Time
 		if o.DateCreatedGMT != nil {

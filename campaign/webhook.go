@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -88,11 +89,13 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			h.Metrics.webhookResult("rejected")
+			h.Metrics.webhookOutcome("refused")
 			log.Warn("webhook: body too large", "remote", r.RemoteAddr, "limit", limit)
 			http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
 			return
 		}
+		h.Metrics.webhookOutcome("refused")
+		log.Warn("webhook: cannot read body", "remote", r.RemoteAddr, "err", err)
 		http.Error(w, "cannot read body", http.StatusBadRequest)
 		return
 	}
@@ -100,7 +103,7 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if perr == nil && d.IsPing() && d.Signature == "" {
 		// WooCommerce pings a new webhook with webhook_id=N and no
 		// signature; it only needs a 2xx. Nothing is queued.
-		h.Metrics.webhookResult("ping")
+		h.Metrics.webhookOutcome("ping")
 		log.Info("webhook: ping", "webhook_id", d.WebhookID, "remote", r.RemoteAddr)
 		w.WriteHeader(http.StatusOK)
 		return
@@ -111,35 +114,49 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if sig == "" {
 			reason = "missing signature"
 		}
-		h.Metrics.webhookResult("unauthorized")
+		h.Metrics.webhookOutcome("refused")
 		log.Warn("webhook: rejected", "reason", reason, "remote", r.RemoteAddr,
 			"topic", r.Header.Get("X-WC-Webhook-Topic"), "delivery_id", r.Header.Get("X-WC-Webhook-Delivery-ID"))
 		http.Error(w, reason, http.StatusUnauthorized)
 		return
 	}
 	if perr != nil {
-		h.Metrics.webhookResult("rejected")
+		h.Metrics.webhookOutcome("refused")
+		log.Warn("webhook: rejected", "reason", perr.Error(), "remote", r.RemoteAddr)
 		http.Error(w, perr.Error(), http.StatusBadRequest)
 		return
 	}
 	if d.IsPing() {
-		h.Metrics.webhookResult("ping")
+		h.Metrics.webhookOutcome("ping")
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	jobs := routes.Jobs[d.Topic]
+	// The headers are not signed: what the delivery is about comes from the
+	// body where the body says it, and a header that contradicts the body
+	// is refused rather than believed.
+	resource, err := payloadResource(d.Body, d.Resource)
+	if err != nil {
+		h.Metrics.webhookOutcome("refused")
+		log.Warn("webhook: rejected", "reason", err.Error(), "topic", d.Topic, "delivery_id", d.DeliveryID, "remote", r.RemoteAddr)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	topic := resource + "." + d.Event
+	jobs := routes.Jobs[topic]
 	if len(jobs) == 0 {
-		h.Metrics.webhookResult("ignored")
-		log.Info("webhook: no job consumes this topic", "topic", d.Topic, "delivery_id", d.DeliveryID)
+		// WooCommerce sends what a webhook was set up for: a topic nobody
+		// consumes is a webhook configured for nothing, worth a look.
+		h.Metrics.webhookOutcome("ignored")
+		log.Warn("webhook: delivery ignored", "topic", topic, "delivery_id", d.DeliveryID, "reason", "no job consumes this topic")
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	rcp, err := deliveryRecipient(d)
+	rcp, err := deliveryRecipient(resource, d.Body)
 	if err != nil {
 		// Answering an error would only make WooCommerce retry the same
 		// payload and eventually disable the webhook.
-		h.Metrics.webhookResult("ignored")
-		log.Warn("webhook: delivery ignored", "topic", d.Topic, "delivery_id", d.DeliveryID, "reason", err.Error())
+		h.Metrics.webhookOutcome("ignored")
+		log.Warn("webhook: delivery ignored", "topic", topic, "delivery_id", d.DeliveryID, "reason", err.Error())
 		w.WriteHeader(http.StatusOK)
 		return
 	}
@@ -147,33 +164,72 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.Now != nil {
 		now = h.Now
 	}
-	id := d.DeliveryID
-	if id == "" {
-		sum := sha256.Sum256(body)
-		id = "sha256:" + hex.EncodeToString(sum[:])
-	}
+	id := deliveryKey(d.WebhookID, body)
 	ctx, cancel := context.WithTimeout(r.Context(), queueTimeout)
 	defer cancel()
 	dup, err := h.Queue.EnqueueDelivery(ctx, Delivery{
-		DeliveryID: id, WebhookID: d.WebhookID, Topic: d.Topic, Recipient: rcp, Received: now(),
+		DeliveryID: id, WebhookID: d.WebhookID, Topic: topic, Recipient: rcp, Received: now(),
 	}, jobs)
 	if err != nil {
-		log.Error("webhook: cannot queue delivery", "topic", d.Topic, "delivery_id", id, "err", err)
+		log.Error("webhook: cannot queue delivery", "topic", topic, "delivery_id", d.DeliveryID, "err", err)
 		http.Error(w, "cannot queue delivery", http.StatusServiceUnavailable)
 		return
 	}
 	if dup {
-		h.Metrics.webhookResult("duplicate")
-		log.Info("webhook: repeated delivery", "topic", d.Topic, "delivery_id", id)
+		// The same signed body again: a retry of one WooCommerce already
+		// delivered. Its person is queued; nothing is lost.
+		h.Metrics.webhookOutcome("duplicate")
+		log.Warn("webhook: delivery dropped", "reason", "the same body was delivered before", "topic", topic,
+			"delivery_id", d.DeliveryID, "body_sha256", id)
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	h.Metrics.webhookResult("queued")
-	log.Info("webhook: queued", "topic", d.Topic, "delivery_id", id, "jobs", strings.Join(jobs, ","))
+	h.Metrics.webhookOutcome("queued")
+	log.Info("webhook: queued", "topic", topic, "delivery_id", d.DeliveryID, "jobs", strings.Join(jobs, ","))
 	if h.OnQueued != nil {
 		h.OnQueued(jobs)
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// deliveryKey identifies a delivery for deduplication: a SHA-256 of the
+// webhook id and the raw (signed) body. X-WC-Webhook-Delivery-ID cannot
+// serve: WooCommerce derives it from the webhook id and the current second,
+// so every delivery of one webhook within a second shares it (different
+// customers included), and it is not signed. A replay of the same body is
+// recognised; two people never collide. Even a replay that slipped through
+// would be harmless: a person gets one coupon per campaign.
+func deliveryKey(webhookID string, body []byte) string {
+	h := sha256.New()
+	h.Write([]byte(webhookID))
+	h.Write([]byte{0})
+	h.Write(body)
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// payloadResource says what a delivery's body is, "customer" or "order", by
+// the fields only that resource has. When the body does not tell, the
+// header's resource is taken; when body and header disagree, it is an
+// error.
+func payloadResource(body []byte, header string) (string, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return "", errors.New("body is not a JSON object")
+	}
+	var fromBody string
+	switch {
+	case fields["order_key"] != nil || fields["line_items"] != nil || fields["customer_id"] != nil:
+		fromBody = "order"
+	case fields["username"] != nil || fields["role"] != nil || fields["is_paying_customer"] != nil:
+		fromBody = "customer"
+	}
+	switch {
+	case fromBody == "":
+		return header, nil
+	case header != "" && header != fromBody:
+		return "", fmt.Errorf("the topic header says %s, the signed body is %s data", header, fromBody)
+	}
+	return fromBody, nil
 }
 
 // webhookPayload holds the fields of a customer or order payload the jobs use.
@@ -188,14 +244,14 @@ type webhookPayload struct {
 	Billing          woo.Address `json:"billing"`
 }
 
-// deliveryRecipient extracts the person a customer.* or order.* delivery is about.
-func deliveryRecipient(d *woo.WebhookDelivery) (QueuedRecipient, error) {
+// deliveryRecipient extracts the person a customer or order body is about.
+func deliveryRecipient(resource string, body []byte) (QueuedRecipient, error) {
 	var p webhookPayload
-	if err := json.Unmarshal(d.Body, &p); err != nil {
+	if err := json.Unmarshal(body, &p); err != nil {
 		return QueuedRecipient{}, errors.New("body is not a JSON object")
 	}
 	var r QueuedRecipient
-	switch d.Resource {
+	switch resource {
 	case "customer":
 		r = QueuedRecipient{Email: p.Email, FirstName: p.FirstName, LastName: p.LastName, CustomerID: p.ID, Paying: p.IsPayingCustomer}
 		if r.Email == "" {
@@ -208,7 +264,7 @@ func deliveryRecipient(d *woo.WebhookDelivery) (QueuedRecipient, error) {
 		r = QueuedRecipient{Email: p.Billing.Email, FirstName: p.Billing.FirstName, LastName: p.Billing.LastName,
 			CustomerID: p.CustomerID, Paying: isPaidStatus(p.Status)}
 	default:
-		return QueuedRecipient{}, errors.New("resource " + d.Resource + " is neither customer nor order")
+		return QueuedRecipient{}, errors.New("resource " + resource + " is neither customer nor order")
 	}
 	email, err := NormalizeEmail(r.Email)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -17,8 +18,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-
-	"github.com/couponbridge/couponbridge/woo"
 )
 
 const testWebhookSecret = "whsec-test-3b9f"
@@ -263,7 +262,7 @@ func FuzzWebhookDeliveryRecipient(f *testing.F) {
 	f.Add("customer", `{"email":7}`)
 	f.Add("order", `[]`)
 	f.Fuzz(func(t *testing.T, resource, body string) {
-		r, err := deliveryRecipient(&woo.WebhookDelivery{Resource: resource, Body: []byte(body)})
+		r, err := deliveryRecipient(resource, []byte(body))
 		if err != nil {
 			return
 		}
@@ -274,4 +273,56 @@ func FuzzWebhookDeliveryRecipient(f *testing.F) {
 			t.Fatalf("resource %q accepted", resource)
 		}
 	})
+}
+
+// WooCommerce's delivery id is a hash of the webhook id and the current
+// second: customers created in the same second arrive with one id. Every
+// one of them must be queued (a real store: 5 customers, 1 queued).
+func TestWebhookDeliveriesSharingADeliveryIDAreAllQueued(t *testing.T) {
+	f := newJobWebhookFixture(t)
+	for i := range 5 {
+		body := fmt.Appendf(nil, `{"id":%d,"email":"c%d@example.com","first_name":"C%d","role":"customer"}`, 100+i, i, i)
+		if rec := f.post(t, TopicCustomerCreated, "same-second-id", body, signWebhook(body, testWebhookSecret)); rec.Code != http.StatusOK {
+			t.Fatalf("delivery %d: status = %d, want 200", i, rec.Code)
+		}
+	}
+	if n, _ := f.ledger.PendingDeliveries(context.Background(), "welcome"); n != 5 {
+		t.Errorf("queued %d of 5 customers delivered with one delivery id", n)
+	}
+	if v := testutil.ToFloat64(f.handler.Metrics.webhooks.WithLabelValues("duplicate")); v != 0 {
+		t.Errorf("duplicate metric = %v, want 0", v)
+	}
+}
+
+// The topic header is not signed: a header that contradicts the signed body
+// is refused, visibly, and the body's own resource is what routes.
+func TestWebhookTopicHeaderContradictingTheSignedBodyIsRefusedVisibly(t *testing.T) {
+	f := newJobWebhookFixture(t)
+	order := []byte(`{"id":9,"order_key":"wc_order_x","status":"processing","customer_id":0,"billing":{"email":"guest@example.net"}}`)
+	if rec := f.post(t, TopicCustomerCreated, "1", order, signWebhook(order, testWebhookSecret)); rec.Code != http.StatusBadRequest {
+		t.Errorf("order body under a customer topic: status = %d, want 400", rec.Code)
+	}
+	if n, _ := f.ledger.PendingDeliveries(context.Background(), "welcome"); n != 0 {
+		t.Errorf("queued %d rows from a contradicted delivery", n)
+	}
+	if v := testutil.ToFloat64(f.handler.Metrics.webhooks.WithLabelValues("refused")); v != 1 {
+		t.Errorf("refused metric = %v, want 1", v)
+	}
+	if logs := f.logs.String(); !strings.Contains(logs, "level=WARN") || !strings.Contains(logs, "the signed body is order data") {
+		t.Errorf("log %q has no WARN naming the contradiction", logs)
+	}
+}
+
+// A delivery of a topic no job consumes is counted and logged at WARN, not
+// answered silently.
+func TestWebhookDeliveryNoJobTakesIsAWarningAndCounted(t *testing.T) {
+	f := newJobWebhookFixture(t)
+	body := []byte(customerCreatedBody)
+	f.post(t, "customer.updated", "7", body, signWebhook(body, testWebhookSecret))
+	if v := testutil.ToFloat64(f.handler.Metrics.webhooks.WithLabelValues("ignored")); v != 1 {
+		t.Errorf("ignored metric = %v, want 1", v)
+	}
+	if !strings.Contains(f.logs.String(), "level=WARN") {
+		t.Errorf("log %q: an ignored delivery must be a WARN", f.logs.String())
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -22,6 +23,9 @@ type daemonOptions struct {
 	reload <-chan struct{}
 	// started, when set (tests), receives the daemon once it runs.
 	started func(*campaign.Daemon)
+	// storeTransport, when set (tests), is the transport under the store
+	// client.
+	storeTransport http.RoundTripper
 }
 
 // AddFlags registers the flags of daemon.
@@ -91,9 +95,16 @@ func runDaemon(ctx context.Context, env *cliEnv, o *daemonOptions, args []string
 		return err
 	}
 	defer ledger.Close()
-	set, err := cfg.jobSet(ledger, log)
+	// One store client and one mail sender for the process: a reload
+	// adjusts their limits rather than adding a second of each.
+	clients := newProcessClients(ledger, log, o.storeTransport)
+	defer clients.Close()
+	set, err := cfg.jobSet(ctx, ledger, clients, log)
 	if err != nil {
 		return err
+	}
+	if problem := webhookListenProblem(cfg); problem != "" {
+		log.Warn(problem)
 	}
 	if len(set.Jobs) == 0 {
 		log.Warn("no jobs configured: serving health and metrics only (add a jobs section)")
@@ -147,7 +158,7 @@ func runDaemon(ctx context.Context, env *cliEnv, o *daemonOptions, args []string
 			case <-runCtx.Done():
 				return
 			case <-reload:
-				reloadDaemon(env, cfg, ledger, d)
+				reloadDaemon(runCtx, env, cfg, ledger, clients, d)
 			}
 		}
 	}()
@@ -164,7 +175,7 @@ func runDaemon(ctx context.Context, env *cliEnv, o *daemonOptions, args []string
 
 // reloadDaemon loads the configuration again and hands the new jobs to d.
 // Anything wrong is logged and the running configuration stays.
-func reloadDaemon(env *cliEnv, old *Config, ledger *campaign.Ledger, d *campaign.Daemon) {
+func reloadDaemon(ctx context.Context, env *cliEnv, old *Config, ledger *campaign.Ledger, clients *processClients, d *campaign.Daemon) {
 	log := env.Logger
 	log.Info("SIGHUP: reloading the configuration", "config", configFileOf(env))
 	cfg, err := env.loadConfig()
@@ -186,8 +197,9 @@ func reloadDaemon(env *cliEnv, old *Config, ledger *campaign.Ledger, d *campaign
 	if cfg.Daemon.Listen != old.Daemon.Listen {
 		log.Warn("daemon.listen changed: takes effect at the next restart", "running", old.Daemon.Listen, "new", cfg.Daemon.Listen)
 	}
-	set, err := cfg.jobSet(ledger, log)
+	set, err := cfg.jobSet(ctx, ledger, clients, log)
 	if err != nil {
+		clients.restore(ctx, old)
 		log.Error("configuration rejected; keeping the running one", "err", err)
 		return
 	}
@@ -195,6 +207,7 @@ func reloadDaemon(env *cliEnv, old *Config, ledger *campaign.Ledger, d *campaign
 		if set.Close != nil {
 			_ = set.Close()
 		}
+		clients.restore(ctx, old)
 		log.Error("configuration rejected; keeping the running one", "err", err)
 		return
 	}

@@ -177,7 +177,7 @@ func issueWithConfig(ctx context.Context, env *cliEnv, cfg *Config, o *issueOpti
 	}
 	var sender mailSender
 	if !cc.ExportOnly {
-		if sender, err = cfg.Mail.newSender(logger); err != nil {
+		if sender, err = cfg.Mail.newLedgerSender(ctx, ledger, logger); err != nil {
 			return err
 		}
 		defer sender.Close()

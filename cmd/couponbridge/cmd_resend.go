@@ -59,7 +59,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			sender, err := d.cfg.Mail.newSender(env.Logger)
+			sender, err := d.cfg.Mail.newLedgerSender(ctx, d.ledger, env.Logger)
 			if err != nil {
 				return err
 			}

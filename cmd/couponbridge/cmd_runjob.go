@@ -67,7 +67,9 @@ func runJob(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer ledger.Close()
-	set, err := cfg.jobSet(ledger, env.Logger)
+	clients := newProcessClients(ledger, env.Logger, nil)
+	defer clients.Close()
+	set, err := cfg.jobSet(ctx, ledger, clients, env.Logger)
 	if err != nil {
 		return err
 	}

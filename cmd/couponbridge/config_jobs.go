@@ -384,11 +384,11 @@ func (c *Config) jobs(d jobDeps) ([]campaign.Job, map[string][]string, error) {
 	return out, topics, errors.Join(errs...)
 }
 
-// jobSet builds everything the jobs need: the store client, the mail
-// sender and the issuing pipeline. The returned set's Close releases the
-// mail sender.
-func (c *Config) jobSet(ledger *campaign.Ledger, logger *slog.Logger) (*campaign.JobSet, error) {
-	client, err := c.Store.newClient(logger, nil)
+// jobSet builds everything the jobs need: the store client and the mail
+// sender (the process's own, from clients) and the issuing pipeline. The
+// returned set's Close releases its use of the mail sender.
+func (c *Config) jobSet(ctx context.Context, ledger *campaign.Ledger, clients *processClients, logger *slog.Logger) (*campaign.JobSet, error) {
+	client, err := clients.storeClient(&c.Store)
 	if err != nil {
 		return nil, err
 	}
@@ -398,18 +398,18 @@ func (c *Config) jobSet(ledger *campaign.Ledger, logger *slog.Logger) (*campaign
 		set.Tracker, set.TrackEvery = c.tracker(ledger, client, nil, nil, logger)
 		return set, nil
 	}
-	sender, err := c.Mail.newSender(logger)
+	sender, release, err := clients.mailSender(ctx, &c.Mail)
 	if err != nil {
 		return nil, err
 	}
 	set.Tracker, set.TrackEvery = c.tracker(ledger, client, sender, reminded, logger)
-	set.Close = sender.Close
+	set.Close = release
 	if len(c.Jobs) == 0 {
 		return set, nil
 	}
 	issuer, err := campaign.NewIssuer(ledger, client.Coupons, sender, c.issueOptions(logger))
 	if err != nil {
-		sender.Close()
+		release()
 		return nil, err
 	}
 	set.Issue = func(ctx context.Context, camp campaign.Campaign) error {
@@ -418,12 +418,12 @@ func (c *Config) jobSet(ledger *campaign.Ledger, logger *slog.Logger) (*campaign
 	}
 	jobs, topics, err := c.jobs(jobDeps{ledger: ledger, client: client})
 	if err != nil {
-		sender.Close()
+		release()
 		return nil, err
 	}
 	set.Jobs, set.WebhookTopics = jobs, topics
 	if err := set.Validate(); err != nil {
-		sender.Close()
+		release()
 		return nil, err
 	}
 	return set, nil

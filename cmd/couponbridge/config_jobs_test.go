@@ -266,7 +266,7 @@ func TestDaemonJobSetTracksAndRemindsAsConfigured(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := cfg.jobSet(ledger, nil)
+	set, err := cfg.jobSet(t.Context(), ledger, newProcessClients(ledger, nil, nil), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +282,7 @@ func TestDaemonJobSetTracksAndRemindsAsConfigured(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err = cfg.jobSet(ledger, nil)
+	set, err = cfg.jobSet(t.Context(), ledger, newProcessClients(ledger, nil, nil), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -600,6 +600,11 @@ func (w *walker) leaf(n *yaml.Node, t reflect.Type, path string) bool {
 		// so that it stays null when the tree is encoded again.
 		n.Value, n.Tag, n.Style = "null", "!!null", 0
 	}
+	if t == reflect.TypeFor[time.Duration]() && n.Kind == yaml.ScalarNode && n.Tag == "!!int" && n.Value == "0" {
+		// A bare 0 is unambiguous (the example's "0 turns it off"); YAML
+		// decodes no other number into a duration.
+		n.Value, n.Tag = "0s", "!!str"
+	}
 	if err := n.Decode(reflect.New(t).Interface()); err != nil {
 		w.problemf(n.Line, path, "must be %s, got %s", describeType(t), w.describeNode(n))
 		w.bad = append(w.bad, path)

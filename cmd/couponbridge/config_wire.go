@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/couponbridge/couponbridge/campaign"
 	"github.com/couponbridge/couponbridge/mailer"
@@ -120,6 +121,44 @@ func (m *MailConfig) newSender(logger *slog.Logger) (mailSender, error) {
 		return mailer.NewSMTPSender(cfg, m.senderOptions(logger)...)
 	}
 	return nil, fmt.Errorf("unknown mail transport %q", m.Transport)
+}
+
+// newLedgerSender opens the configured transport with its hourly and
+// daily caps counting what the ledger says was sent in the last day, by
+// this process or another (a daemon, a run-job under cron, an issue).
+func (m *MailConfig) newLedgerSender(ctx context.Context, ledger *campaign.Ledger, logger *slog.Logger) (mailSender, error) {
+	s, err := m.newSender(logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := seedSendCaps(ctx, ledger, s, time.Now()); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// pastSendsRecorder is a sender whose caps can count sends made before it
+// existed: *mailer.SMTPSender (RecordPastSends).
+type pastSendsRecorder interface {
+	RecordPastSends(at []time.Time)
+}
+
+// capHistory is how far back a new sender's caps look: the daily cap's window.
+const capHistory = 24 * time.Hour
+
+// seedSendCaps tells s what the ledger says was sent since a day before now.
+func seedSendCaps(ctx context.Context, ledger *campaign.Ledger, s mailSender, now time.Time) error {
+	r, ok := s.(pastSendsRecorder)
+	if !ok || ledger == nil {
+		return nil
+	}
+	at, err := ledger.SendsSince(ctx, now.Add(-capHistory))
+	if err != nil {
+		return fmt.Errorf("mail caps: %w", err)
+	}
+	r.RecordPastSends(at)
+	return nil
 }
 
 // from is the sender mailbox.
