@@ -24,6 +24,10 @@ type CouponStore interface {
 	Update(ctx context.Context, id int64, p *woo.CouponPatch) (*woo.Coupon, error)
 	// Delete trashes (force false) a second live coupon with one code.
 	Delete(ctx context.Context, id int64, force bool) (*woo.Coupon, error)
+	// FindCodes lists every coupon (several per code when the store has
+	// duplicates) with one of codes, in a few list requests: how unclear
+	// outcomes are settled.
+	FindCodes(ctx context.Context, codes []string, opts *woo.FindCodesOptions) (map[string][]woo.Coupon, error)
 }
 
 // MailSender delivers messages and reports each outcome exactly once, never
@@ -271,6 +275,12 @@ func (is *Issuer) Run(ctx context.Context, c Campaign, src RecipientSource) (Run
 	res.Rejects = res.ThisRun.Rejected
 	if serr == nil && ctx.Err() == nil {
 		res.Blocked = r.settleStageErrors(sctx, sum)
+	}
+	if res.Blocked != nil && woo.IsUnreachable(err) {
+		// A stage stopped early because the store could not be reached:
+		// that is the run's outcome (Blocked, with the cause), not an
+		// error of the run itself.
+		err = nil
 	}
 	r.logFinished(res, err)
 	if err == nil {

@@ -84,14 +84,25 @@ func stageCause(stage Stage, err error) error {
 	var dns *net.DNSError
 	switch {
 	case errors.As(err, &op):
-		return fmt.Errorf("%s unreachable: %w", side, op)
+		return &causeError{msg: side + " unreachable: " + op.Error(), err: err}
 	case errors.As(err, &dns):
-		return fmt.Errorf("%s unreachable: %w", side, dns)
+		return &causeError{msg: side + " unreachable: " + dns.Error(), err: err}
 	case woo.IsUnreachable(err): // a TLS handshake that failed, and the like
 		return fmt.Errorf("%s unreachable: %w", side, err)
 	}
 	return fmt.Errorf("%s: %w", side, err)
 }
+
+// causeError says what a stage met in the owner's words (the network error
+// alone, without the request around it) and still unwraps to the whole
+// error, so errors.Is finds woo.ErrUnreachable and the syscall error.
+type causeError struct {
+	msg string
+	err error
+}
+
+func (e *causeError) Error() string { return e.msg }
+func (e *causeError) Unwrap() error { return e.err }
 
 // isNetError reports whether err comes from the network: the other side
 // could not be reached, or the connection broke.
@@ -168,6 +179,14 @@ func (s notingStore) GetByCode(ctx context.Context, code string) (*woo.Coupon, e
 		s.r.noteError(StageCreate, err)
 	}
 	return c, err
+}
+
+func (s notingStore) FindCodes(ctx context.Context, codes []string, opts *woo.FindCodesOptions) (map[string][]woo.Coupon, error) {
+	found, err := s.CouponStore.FindCodes(ctx, codes, opts)
+	if err != nil {
+		s.r.noteError(StageCreate, err)
+	}
+	return found, err
 }
 
 func (s notingStore) List(ctx context.Context, opts *woo.CouponListOptions) ([]woo.Coupon, *woo.Response, error) {

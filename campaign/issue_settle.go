@@ -228,7 +228,7 @@ func (r *issueRun) settleGroup(ctx context.Context, group []pendingCoupon, alone
 			since = p.sentAt
 		}
 	}
-	opts := findCodesOptions{Statuses: "any"}
+	opts := woo.FindCodesOptions{Statuses: "any"}
 	if !alone && !since.IsZero() {
 		opts.ModifiedAfter = since.Add(-lookupSkew)
 	}
@@ -336,7 +336,7 @@ func (r *issueRun) checkResent(ctx context.Context, ps []pendingCoupon, ids []in
 			since = p.row.IssuedAt
 		}
 	}
-	found, err := r.findCodes(ictx, codes, findCodesOptions{Statuses: "any", ModifiedAfter: since.Add(-lookupSkew)})
+	found, err := r.findCodes(ictx, codes, woo.FindCodesOptions{Statuses: "any", ModifiedAfter: since.Add(-lookupSkew)})
 	if err != nil {
 		r.noteError(StageCreate, err)
 		r.log.Warn("could not check codes sent again for a second copy in the store", "rows", len(ps), "error", err)
@@ -395,54 +395,8 @@ func unreachableErr(err error) error {
 	return fmt.Errorf("%w: %w", woo.ErrUnreachable, err)
 }
 
-// findCodesOptions is woo.FindCodesOptions.
-//
-// TODO(woo FindCodes): once woo.CouponsService.FindCodes is merged, add it
-// to CouponStore, use woo.FindCodesOptions, and
-// delete findCodesOptions and listCodes.
-type findCodesOptions struct {
-	ModifiedAfter time.Time
-	Statuses      string
-}
-
 // findCodes returns the store's coupons with these codes, by lowercased
 // code, from a listing that shows several coupons per code.
-func (r *issueRun) findCodes(ctx context.Context, codes []string, opts findCodesOptions) (map[string][]woo.Coupon, error) {
-	return listCodes(ctx, r.store, codes, opts)
-}
-
-// listCodes is a minimal FindCodes over List: search on the codes' longest
-// common prefix, modified after opts.ModifiedAfter, pages of 100, exact
-// match on the lowercased code.
-func listCodes(ctx context.Context, store CouponStore, codes []string, opts findCodesOptions) (map[string][]woo.Coupon, error) {
-	want := map[string]bool{}
-	prefix := ""
-	for i, c := range codes {
-		k := strings.ToLower(strings.TrimSpace(c))
-		want[k] = true
-		if i == 0 {
-			prefix = k
-		}
-		for !strings.HasPrefix(k, prefix) {
-			prefix = prefix[:len(prefix)-1]
-		}
-	}
-	// WordPress reads a leading "-" as "exclude".
-	prefix = strings.TrimLeft(prefix, "-")
-	out := map[string][]woo.Coupon{}
-	for page := 1; ; page++ {
-		list, resp, err := store.List(ctx, &woo.CouponListOptions{Search: prefix, ModifiedAfter: opts.ModifiedAfter,
-			Status: opts.Statuses, ListOptions: woo.ListOptions{Page: page, PerPage: woo.MaxPerPage}})
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range list {
-			if k := strings.ToLower(strings.TrimSpace(c.Code)); want[k] {
-				out[k] = append(out[k], c)
-			}
-		}
-		if len(list) < woo.MaxPerPage || resp == nil || page >= resp.TotalPages {
-			return out, nil
-		}
-	}
+func (r *issueRun) findCodes(ctx context.Context, codes []string, opts woo.FindCodesOptions) (map[string][]woo.Coupon, error) {
+	return r.store.FindCodes(ctx, codes, &opts)
 }

@@ -324,8 +324,11 @@ func TestUnreachableStoreFailsNoRow(t *testing.T) {
 	const n = 100
 	opts := issOptions()
 	res, err := h.issuer(opts, store, nil).Run(t.Context(), c, issSource(t, issCSV(n)))
-	if !errors.Is(err, woo.ErrUnreachable) || !errors.Is(err, syscall.ECONNREFUSED) || strings.Count(err.Error(), "store unreachable") != 1 {
-		t.Errorf("err = %v; want a store unreachable error wrapping connection refused, saying so once", err)
+	if err != nil {
+		t.Fatalf("Run: %v; want the run's outcome in res.Blocked", err)
+	}
+	if b := res.Blocked; b == nil || !errors.Is(b, woo.ErrUnreachable) || !errors.Is(b, syscall.ECONNREFUSED) || strings.Count(b.Error(), "store unreachable") != 1 {
+		t.Errorf("Blocked = %v; want a store unreachable error wrapping connection refused, saying so once", res.Blocked)
 	}
 	if res.Failed() != 0 || res.Count(StatePlanned) != n {
 		t.Errorf("summary %v; want every row planned again, none failed", res.Counts)

@@ -271,7 +271,7 @@ func deliveryRecipient(resource string, body []byte) (QueuedRecipient, error) {
 		return QueuedRecipient{}, errors.New("no usable email: " + err.Error())
 	}
 	r.Email = email
-	r.FirstName, r.LastName = strings.TrimSpace(r.FirstName), strings.TrimSpace(r.LastName)
+	r.FirstName, r.LastName = CleanName(r.FirstName), CleanName(r.LastName)
 	return r, nil
 }
 

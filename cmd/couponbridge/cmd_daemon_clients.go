@@ -285,15 +285,11 @@ func (m *MailConfig) identity() (mailIdentity, error) {
 }
 
 // setSenderLimits sets the rate and the hourly and daily caps of m on s in
-// place and reports whether it could.
-//
-// The mailer's SMTPSender cannot change its limits yet, so this reports
-// false and the caller builds a new sender, whose caps start from the
-// ledger (seedSendCaps). Once the mailer has SMTPSender.SetLimits:
-//
-//	ls, ok := s.(interface{ SetLimits(mailer.Limits) error })
-//	return ok && ls.SetLimits(mailer.Limits{RatePerSecond: m.SMTP.Rate,
-//		PerHour: m.SMTP.PerHour, PerDay: m.SMTP.PerDay}) == nil
+// place and reports whether it could: the SMTP sender keeps its rolling
+// windows, so a reload never resets what was already sent. The outbox has
+// no limits to set, and a sender that refuses them is replaced by the
+// caller (its caps then start from the ledger, see seedSendCaps).
 func setSenderLimits(s mailSender, m *MailConfig) bool {
-	return false
+	ls, ok := s.(interface{ SetLimits(mailer.Limits) error })
+	return ok && ls.SetLimits(mailer.Limits{RatePerSecond: m.SMTP.Rate, PerHour: m.SMTP.PerHour, PerDay: m.SMTP.PerDay}) == nil
 }

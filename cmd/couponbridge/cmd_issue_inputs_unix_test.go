@@ -12,7 +12,8 @@ import (
 
 // TestIssueRefusesARecipientListThatIsAFIFO: a list that is a named pipe
 // (here behind a symlink) blocked the open forever; it is refused at once,
-// before the ledger or the store is touched.
+// before the ledger or the store is touched, as the input error it is
+// (exit 2, like every refused list).
 func TestIssueRefusesARecipientListThatIsAFIFO(t *testing.T) {
 	s := newSandboxSetup(t)
 	fifo := s.path("pipe")
@@ -24,7 +25,7 @@ func TestIssueRefusesARecipientListThatIsAFIFO(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := s.run(t, t.Context(), "issue", "--campaign", "welcome", "--recipients", list)
-	wantCode(t, r, exitError)
+	wantCode(t, r, exitUsage)
 	if !strings.Contains(r.stderr, list) || !strings.Contains(r.stderr, "not a regular file (it is a named pipe)") {
 		t.Errorf("want the list named and refused as a named pipe, got:\n%v", r)
 	}

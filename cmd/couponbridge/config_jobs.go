@@ -413,7 +413,12 @@ func (c *Config) jobSet(ctx context.Context, ledger *campaign.Ledger, clients *p
 		return nil, err
 	}
 	set.Issue = func(ctx context.Context, camp campaign.Campaign) error {
-		_, err := issuer.Run(ctx, camp, nil)
+		res, err := issuer.Run(ctx, camp, nil)
+		if err == nil && res.Blocked != nil {
+			// Rows left because the store or the mail server could not be
+			// reached: the job run failed, whatever it planned.
+			err = res.Blocked
+		}
 		return err
 	}
 	jobs, topics, err := c.jobs(jobDeps{ledger: ledger, client: client})

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io"
+
+	"github.com/couponbridge/couponbridge/campaign"
 )
 
 // checkRecipientList reads the whole list before anything is planned, so
@@ -12,25 +12,12 @@ import (
 // nothing at all: a refused input changes nothing. With strict, a rejected
 // row refuses the list too (checkStrict). The errors name the file and line;
 // callers report them as usage errors (exit 2).
-//
-// When campaign.CheckRecipientFile is available, the non-strict branch is
-// that call.
 func checkRecipientList(env *cliEnv, path string, strict bool) error {
 	if strict {
 		return checkStrict(env, path)
 	}
-	f, rr, err := openRecipients(path, nil)
-	if err != nil {
-		return err
+	if _, err := campaign.CheckRecipientFile(path); err != nil {
+		return fmt.Errorf("%w; nothing was done", err)
 	}
-	defer f.Close()
-	for {
-		_, _, err := rr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%w; nothing was done", err)
-		}
-	}
+	return nil
 }
