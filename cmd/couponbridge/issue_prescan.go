@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/couponbridge/couponbridge/campaign"
 )
@@ -17,6 +19,9 @@ func checkRecipientList(env *cliEnv, path string, strict bool) error {
 		return checkStrict(env, path)
 	}
 	if _, err := campaign.CheckRecipientFile(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return usageErrorf("recipients file %s does not exist", path)
+		}
 		return fmt.Errorf("%w; nothing was done", err)
 	}
 	return nil
