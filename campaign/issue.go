@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/couponbridge/couponbridge/mailer"
@@ -227,6 +228,9 @@ type issueRun struct {
 	counts    IssueCounts
 	held      map[int64]time.Time // rows whose code the store may still be creating, until when
 	stageErrs map[Stage]*stageNote
+	// storeAnswered is set by the first store request of the run that got
+	// an answer other than an error (see errStoreFailing).
+	storeAnswered atomic.Bool
 }
 
 func (r *issueRun) count(f func(*IssueCounts)) {
@@ -276,7 +280,7 @@ func (is *Issuer) Run(ctx context.Context, c Campaign, src RecipientSource) (Run
 	if serr == nil && ctx.Err() == nil {
 		res.Blocked = r.settleStageErrors(sctx, sum)
 	}
-	if res.Blocked != nil && woo.IsUnreachable(err) {
+	if res.Blocked != nil && (woo.IsUnreachable(err) || errors.Is(err, errStoreFailing)) {
 		// A stage stopped early because the store could not be reached:
 		// that is the run's outcome (Blocked, with the cause), not an
 		// error of the run itself.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -90,6 +92,23 @@ func stageCause(stage Stage, err error) error {
 	case woo.IsUnreachable(err): // a TLS handshake that failed, and the like
 		return fmt.Errorf("%s unreachable: %w", side, err)
 	}
+	var api *woo.APIError
+	if errors.As(err, &api) {
+		// The answer in a line: status, route and the store's words; the
+		// full request (query, quoted body) stays in the log.
+		path := api.URL
+		if u, perr := url.Parse(api.URL); perr == nil {
+			path = u.Path
+		}
+		msg := fmt.Sprintf("%s answered %d %s to %s %s", side, api.StatusCode, http.StatusText(api.StatusCode), api.Method, path)
+		if api.Code != "" {
+			msg += ": " + api.Code
+		}
+		if api.Message != "" && api.Message != http.StatusText(api.StatusCode) {
+			msg += ": " + api.Message
+		}
+		return &causeError{msg: msg, err: err}
+	}
 	return fmt.Errorf("%s: %w", side, err)
 }
 
@@ -149,6 +168,12 @@ func (r *issueRun) settleStageErrors(ctx context.Context, sum Summary) *BlockedE
 	return blocked
 }
 
+// errStoreFailing stops the create stage when the store has answered this
+// run with nothing but errors (an error page on every request): passes and
+// holds would only wait minutes for the same answer. The rows stay where
+// they are, to be settled and sent by the next run.
+var errStoreFailing = errors.New("the store has answered nothing but errors this run")
+
 // notingStore passes calls to the store and notes what failed as the
 // create or verify stage's last error.
 type notingStore struct {
@@ -163,10 +188,17 @@ func (s notingStore) Batch(ctx context.Context, b *woo.CouponBatch) (*woo.Coupon
 		return res, err
 	}
 	if res != nil {
+		noted := false
 		for _, it := range res.Create {
-			if it.Err != nil && !woo.IsCodeExists(it.Err) {
+			var ie *woo.ItemError
+			if it.Err == nil || errors.As(it.Err, &ie) {
+				// The store answered for this item (a result of its own,
+				// not a request that failed as a whole).
+				s.r.storeAnswered.Store(true)
+			}
+			if it.Err != nil && !woo.IsCodeExists(it.Err) && !noted {
 				s.r.noteError(StageCreate, it.Err)
-				break
+				noted = true
 			}
 		}
 	}
@@ -177,6 +209,8 @@ func (s notingStore) GetByCode(ctx context.Context, code string) (*woo.Coupon, e
 	c, err := s.CouponStore.GetByCode(ctx, code)
 	if err != nil && !woo.IsNotFound(err) {
 		s.r.noteError(StageCreate, err)
+	} else {
+		s.r.storeAnswered.Store(true)
 	}
 	return c, err
 }
@@ -185,6 +219,8 @@ func (s notingStore) FindCodes(ctx context.Context, codes []string, opts *woo.Fi
 	found, err := s.CouponStore.FindCodes(ctx, codes, opts)
 	if err != nil {
 		s.r.noteError(StageCreate, err)
+	} else {
+		s.r.storeAnswered.Store(true)
 	}
 	return found, err
 }
@@ -193,6 +229,8 @@ func (s notingStore) List(ctx context.Context, opts *woo.CouponListOptions) ([]w
 	cs, resp, err := s.CouponStore.List(ctx, opts)
 	if err != nil {
 		s.r.noteError(StageVerify, err)
+	} else {
+		s.r.storeAnswered.Store(true)
 	}
 	return cs, resp, err
 }

@@ -317,6 +317,9 @@ func (r *issueRun) lookupFailed(ctx context.Context, err error, rows int) error 
 	if storeUnreachable(err) {
 		return unreachableErr(err)
 	}
+	if !r.storeAnswered.Load() {
+		return fmt.Errorf("%w: %w", errStoreFailing, err)
+	}
 	r.log.Warn("looking codes up in the store failed; they will be settled later", "rows", rows, "error", err)
 	return nil
 }

@@ -363,3 +363,45 @@ func TestHalfHourTimeZoneCouponsAreVerifiedAndEmailed(t *testing.T) {
 		})
 	}
 }
+
+// issCountingFinds counts the settling listings a run makes.
+type issCountingFinds struct {
+	CouponStore
+	n atomic.Int32
+}
+
+func (s *issCountingFinds) FindCodes(ctx context.Context, codes []string, opts *woo.FindCodesOptions) (map[string][]woo.Coupon, error) {
+	s.n.Add(1)
+	return s.CouponStore.FindCodes(ctx, codes, opts)
+}
+
+// A store that answers every request with an error page reached the store
+// but never answered: the run used to go through every pass and hold for
+// minutes (232 s against the sandbox) before saying "pending". It stops
+// after the first settling attempt, leaves the rows to the next run, fails
+// none, and says what the store answered.
+func TestStoreAnsweringOnlyErrorsStopsTheStageAtOnce(t *testing.T) {
+	h := newIssHarness(t, nil)
+	h.store.SetFaults(wootest.Faults{ErrorRatio: 1, Seed: 1})
+	client, err := woo.NewClient(h.srv.URL, woo.WithCredentials(wootest.DefaultKey, wootest.DefaultSecret),
+		woo.WithAuthMode(woo.AuthOAuth1), woo.WithRetry(1, time.Millisecond, time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &issCountingFinds{CouponStore: client.Coupons}
+	c := issCampaign("errorpages")
+	const n = 50 // two batches of 25
+	res, err := h.issuer(issOptions(), store, nil).Run(t.Context(), c, issSource(t, issCSV(n)))
+	if err != nil {
+		t.Fatalf("Run: %v; want the outcome in res.Blocked", err)
+	}
+	if res.Blocked == nil || !strings.HasPrefix(res.Blocked.Error(), "store answered 50") {
+		t.Fatalf("Blocked = %v; want the store's 5xx answer as the cause", res.Blocked)
+	}
+	if got := store.n.Load(); got > 2 {
+		t.Errorf("%d settling listings against a store that answers only errors; want at most one per unclear batch (2)", got)
+	}
+	if res.Failed() != 0 || res.Pending() != n {
+		t.Errorf("summary %v; want all %d rows left to do, none failed", res.Counts, n)
+	}
+}
