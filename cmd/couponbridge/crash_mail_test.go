@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,12 +8,9 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -105,32 +101,8 @@ campaigns:
 		return path
 	}
 	run := func(cfg string, killAfter time.Duration) (exitCode int, killed bool, output string) {
-		cmd := exec.Command(os.Args[0], "issue", "--config", cfg,
+		return runKillable(t, killAfter, 3*time.Minute, "issue", "--config", cfg,
 			"--campaign", "crash", "--recipients", filepath.Join(dir, "list.csv"), "--log-level", "warn")
-		cmd.Env = append(os.Environ(), envRunAsCLI+"=1")
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		var timer <-chan time.Time
-		if killAfter > 0 {
-			timer = time.After(killAfter)
-		}
-		select {
-		case err := <-done:
-			return exitStatus(t, err), false, out.String()
-		case <-timer:
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			<-done
-			return -1, true, out.String()
-		case <-time.After(3 * time.Minute):
-			_ = cmd.Process.Kill()
-			t.Fatalf("a run took over 3 minutes; output:\n%s", out.String())
-		}
-		return 0, false, ""
 	}
 
 	if code, _, out := run(config(deadPort), 0); code != exitError || !strings.Contains(lastLine(out), "connection refused") {

@@ -95,32 +95,8 @@ campaigns:
 `, srv.URL, wootest.DefaultKey, wootest.DefaultSecret, inbox.port))
 
 	run := func(killAfter time.Duration) (exitCode int, killed bool, output string) {
-		cmd := exec.Command(os.Args[0], "issue", "--config", filepath.Join(dir, "couponbridge.yaml"),
+		return runKillable(t, killAfter, 2*time.Minute, "issue", "--config", filepath.Join(dir, "couponbridge.yaml"),
 			"--campaign", "crash", "--recipients", filepath.Join(dir, "list.csv"), "--log-level", "warn")
-		cmd.Env = append(os.Environ(), envRunAsCLI+"=1")
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		var timer <-chan time.Time
-		if killAfter > 0 {
-			timer = time.After(killAfter)
-		}
-		select {
-		case err := <-done:
-			return exitStatus(t, err), false, out.String()
-		case <-timer:
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			<-done
-			return -1, true, out.String()
-		case <-time.After(2 * time.Minute):
-			_ = cmd.Process.Kill()
-			t.Fatalf("a run took over 2 minutes; output:\n%s", out.String())
-		}
-		return 0, false, ""
 	}
 
 	// Kill the first runs at random moments, then let one run to the end.
@@ -230,6 +206,37 @@ campaigns:
 		t.Errorf("%d rows unconfirmed after %d kills, want at most %d (one per connection per kill)", u, kills, kills*connections)
 	}
 	t.Logf("states after the last run: %v; SMTP messages received: %d", states, inbox.count())
+}
+
+// runKillable runs couponbridge with args as a subprocess and SIGKILLs it
+// after killAfter (0: never); a run longer than limit fails the test.
+func runKillable(t *testing.T, killAfter, limit time.Duration, args ...string) (exitCode int, killed bool, output string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), envRunAsCLI+"=1")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var timer <-chan time.Time
+	if killAfter > 0 {
+		timer = time.After(killAfter)
+	}
+	select {
+	case err := <-done:
+		return exitStatus(t, err), false, out.String()
+	case <-timer:
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		<-done
+		return -1, true, out.String()
+	case <-time.After(limit):
+		_ = cmd.Process.Kill()
+		t.Fatalf("a run took over %v; output:\n%s", limit, out.String())
+	}
+	return 0, false, ""
 }
 
 func exitStatus(t *testing.T, err error) int {
