@@ -259,3 +259,23 @@ func testutilCounter(t *testing.T, d *Daemon, via string) float64 {
 	}
 	return 0
 }
+
+func TestEmailCarriesTheRecipientsOwnOneClickUnsubscribeLink(t *testing.T) {
+	links := testUnsubLinks(t)
+	c := jobCampaign(t, "welcome")
+	c.Mail.Unsubscribe = []string{"mailto:unsubscribe@example.com"}
+	c.Mail.UnsubscribeLink = links.Link
+	msg, err := ComposeEmail(c, Issue{ID: 7, Email: "ann@example.com", Code: "JOB-AAAA-BBBB-CCCC",
+		ExpiresAt: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)}, time.UTC, time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{links.Link("welcome", "ann@example.com"), "mailto:unsubscribe@example.com"}
+	if !slices.Equal(msg.ListUnsubscribe, want) || !msg.OneClickUnsubscribe {
+		t.Errorf("List-Unsubscribe = %v, one-click %v; want %v with one-click", msg.ListUnsubscribe, msg.OneClickUnsubscribe, want)
+	}
+	u, _ := url.Parse(msg.ListUnsubscribe[0])
+	if q := u.Query(); !links.Valid("welcome", "ann@example.com", q.Get("t")) || links.Valid("welcome", "bob@example.com", q.Get("t")) {
+		t.Error("the link's token is not valid for ann alone")
+	}
+}
