@@ -114,6 +114,7 @@ func runDaemon(ctx context.Context, env *cliEnv, o *daemonOptions, args []string
 		Ledger:          ledger,
 		Logger:          log,
 		ShutdownTimeout: cfg.Daemon.ShutdownTimeout,
+		Unsubscribe:     cfg.unsubscribeLinks(),
 	}, set)
 	if err != nil {
 		if set.Close != nil {
