@@ -44,8 +44,10 @@ daemon.public_url); add puts addresses there by hand (someone who asked by
 phone), remove takes them off (someone who subscribed again). Addresses are
 matched without regard to letter case. Coupons already issued stay valid.
 
-add and remove write the ledger, so they wait for a running issue or the
-daemon like the other writing commands (--wait); list works beside them.
+add and remove write the ledger, which one process holds at a time: they
+fail at once while an issue run or the daemon holds it (--wait DURATION
+waits for a run to end; the daemon must be stopped). list works beside
+them. For a running daemon, a job's suppression_file is read at every run.
 
 Examples:
   couponbridge suppress add bob@example.com --reason "asked by phone"
