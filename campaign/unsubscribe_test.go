@@ -279,3 +279,21 @@ func TestEmailCarriesTheRecipientsOwnOneClickUnsubscribeLink(t *testing.T) {
 		t.Error("the link's token is not valid for ann alone")
 	}
 }
+
+func TestOneClickUnsubscribeAcceptsAMultipartBody(t *testing.T) {
+	l := openJobsLedger(t)
+	links := testUnsubLinks(t)
+	h := NewUnsubscribeHandler(links, l, nil, nil)
+	body := "--XX\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--XX--\r\n"
+	res, _ := unsubRequest(t, h, http.MethodPost, links.Link("welcome", "ann@example.com"), "multipart/form-data; boundary=XX", body)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("status %d, want 200", res.StatusCode)
+	}
+	if got := suppressedEmails(t, l); !slices.Equal(got, []string{"ann@example.com"}) {
+		t.Errorf("suppressed = %v, want ann@example.com", got)
+	}
+	list, _ := l.Suppressions(context.Background())
+	if list[0].Reason != "unsubscribed (one-click)" {
+		t.Errorf("reason = %q, want the one-click recorded", list[0].Reason)
+	}
+}
