@@ -53,6 +53,11 @@ type MailSpec struct {
 	Unsubscribe []string
 	// OneClick adds RFC 8058 one-click unsubscription (needs an https URL).
 	OneClick bool
+	// UnsubscribeLink, if set, returns the recipient's own unsubscribe URL
+	// on the daemon (UnsubscribeLinks.Link): it goes first in the
+	// List-Unsubscribe header, with one-click when it is https, and in the
+	// body's footer.
+	UnsubscribeLink func(campaign, email string) string
 }
 
 // maxCampaignName bounds a campaign name: it is stored in every coupon's meta.

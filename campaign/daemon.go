@@ -135,6 +135,9 @@ type DaemonOptions struct {
 	ShutdownTimeout time.Duration
 	// WebhookMaxBody: see DefaultWebhookMaxBody.
 	WebhookMaxBody int64
+	// Unsubscribe, if set, serves UnsubscribePath: the one-click and page
+	// unsubscribes of the links it signs, into the ledger's suppression list.
+	Unsubscribe *UnsubscribeLinks
 }
 
 // Daemon runs the jobs on their schedules and serves /healthz, /readyz,
@@ -237,6 +240,9 @@ func (d *Daemon) newHandler() http.Handler {
 		Logger:   d.log,
 		Metrics:  d.metrics,
 	})
+	if d.opts.Unsubscribe != nil {
+		mux.Handle(UnsubscribePath, NewUnsubscribeHandler(d.opts.Unsubscribe, d.opts.Ledger, d.log, NewUnsubscribeCounter(d.reg)))
+	}
 	return mux
 }
 

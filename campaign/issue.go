@@ -189,6 +189,7 @@ func NewIssuer(ledger *Ledger, store CouponStore, mail MailSender, opts IssueOpt
 // IssueCounts counts what one run did.
 type IssueCounts struct {
 	Rejected    int // input rows rejected
+	Suppressed  int // recipients on the ledger's suppression list, not planned
 	Planned     int // new rows planned
 	Created     int // coupons the store confirmed
 	Adopted     int // coupons found in the store after an unclear outcome, and recorded

@@ -21,6 +21,9 @@ type Plan struct {
 	// (up to MaxPlanRejects).
 	Rejected int
 	Rejects  []Reject
+	// Suppressed counts valid recipients on the ledger's suppression list:
+	// a run plans nothing for them.
+	Suppressed int
 	// New counts recipients (or export-only codes) not yet in the campaign:
 	// the coupons a run would create. Known counts those already there.
 	New   int
@@ -112,6 +115,16 @@ func DryRun(ctx context.Context, ledger *Ledger, c Campaign, src RecipientSource
 				continue
 			}
 			p.Recipients++
+			if ledger != nil {
+				sup, err := ledger.suppressedAmong(ctx, []string{rec.Email})
+				if err != nil {
+					return nil, err
+				}
+				if sup[rec.Email] {
+					p.Suppressed++
+					continue
+				}
+			}
 			known := false
 			if ledger != nil && existing > 0 {
 				if _, known, err = ledger.Issue(ctx, c.Name, rec.Email); err != nil {

@@ -323,6 +323,7 @@ func ComposeEmail(c Campaign, row Issue, loc *time.Location, now time.Time) (mai
 		ListUnsubscribe:     m.Unsubscribe,
 		OneClickUnsubscribe: m.OneClick,
 	}
+	msg.ListUnsubscribe, msg.OneClickUnsubscribe = m.listUnsubscribe(c.Name, row.Email)
 	if m.ReplyTo.Email != "" {
 		rt := m.ReplyTo
 		msg.ReplyTo = &rt

@@ -45,8 +45,13 @@ func (r *issueRun) plan(ctx context.Context, src RecipientSource) (err error) {
 		return fmt.Errorf("campaign %q: %w", r.c.Name, err)
 	}
 	chunk := make([]plannedIssue, 0, r.opts.PlanChunk)
-	read, rejects, staged := 0, 0, 0
+	read, rejects, staged, suppressed := 0, 0, 0, 0
 	flush := func() error {
+		dropped, err := r.dropSuppressed(ctx, &chunk)
+		if err != nil {
+			return err
+		}
+		suppressed += dropped
 		if len(chunk) == 0 {
 			return nil
 		}
@@ -106,8 +111,9 @@ func (r *issueRun) plan(ctx context.Context, src RecipientSource) (err error) {
 	if err != nil {
 		return fmt.Errorf("campaign %q: planning: %w", r.c.Name, err)
 	}
-	r.count(func(c *IssueCounts) { c.Planned += planned; c.Rejected += rejects })
-	r.log.Info("planned", "read", read, "rejected", rejects, "new", planned, "already in campaign", read-rejects-planned)
+	r.count(func(c *IssueCounts) { c.Planned += planned; c.Rejected += rejects; c.Suppressed += suppressed })
+	r.log.Info("planned", "read", read, "rejected", rejects, "suppressed", suppressed, "new", planned,
+		"already in campaign", read-rejects-suppressed-planned)
 	return nil
 }
 

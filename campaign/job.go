@@ -253,6 +253,10 @@ func (r *JobRunner) evaluate(ctx context.Context, job Job, scan *SourceScan, lis
 		if err != nil {
 			return err
 		}
+		unsubscribed, err := r.Ledger.suppressedAmong(ctx, emails)
+		if err != nil {
+			return err
+		}
 		var cooled map[string]bool
 		if rules.CooldownDays > 0 {
 			if cooled, err = r.Ledger.issuedSince(ctx, scan.Now.AddDate(0, 0, -rules.CooldownDays), emails); err != nil {
@@ -263,6 +267,8 @@ func (r *JobRunner) evaluate(ctx context.Context, job Job, scan *SourceScan, lis
 			switch {
 			case issued[c.Recipient.Email]:
 				suppress(c, "already issued in this campaign")
+			case unsubscribed[c.Recipient.Email]:
+				suppress(c, "on the ledger's suppression list (unsubscribed)")
 			case cooled[c.Recipient.Email]:
 				suppress(c, fmt.Sprintf("got a coupon within cooldown_days (%d)", rules.CooldownDays))
 			case len(plan.accepted) >= maxRun:

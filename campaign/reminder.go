@@ -113,10 +113,12 @@ func (r *Reminders) logger() *slog.Logger {
 }
 
 // remindable selects the emailed rows whose coupon is in the store, unused,
-// never reminded, and expiring in (now, due].
+// never reminded, and expiring in (now, due], of recipients not on the
+// suppression list.
 const remindable = `i.state = 'emailed' AND i.coupon_id IS NOT NULL AND t.synced_at IS NOT NULL
 	AND t.store_presence = 'present' AND t.redeemed_at IS NULL AND t.usage_count = 0 AND t.reminder_state = ''
-	AND COALESCE(t.store_expires_at, i.expires_at) > ? AND COALESCE(t.store_expires_at, i.expires_at) <= ?`
+	AND COALESCE(t.store_expires_at, i.expires_at) > ? AND COALESCE(t.store_expires_at, i.expires_at) <= ?
+	AND ` + notSuppressed
 
 // Run syncs campaign c (coupons and orders) and reminds the holders whose
 // codes are due. It is what the daemon calls periodically for campaigns

@@ -109,11 +109,17 @@ func runDaemon(ctx context.Context, env *cliEnv, o *daemonOptions, args []string
 	if len(set.Jobs) == 0 {
 		log.Warn("no jobs configured: serving health and metrics only (add a jobs section)")
 	}
+	if cfg.Daemon.PublicURL != "" {
+		log.Info("serving one-click unsubscribe", "path", campaign.UnsubscribePath, "public_url", cfg.Daemon.PublicURL)
+	} else if len(set.Jobs) > 0 && !cfg.Mail.Unsubscribe.OneClick {
+		log.Warn("the emails carry no one-click unsubscribe, which Gmail and Yahoo ask of bulk senders: set daemon.public_url and daemon.unsubscribe_secret")
+	}
 	d, err := campaign.NewDaemon(campaign.DaemonOptions{
 		Listen:          cfg.Daemon.Listen,
 		Ledger:          ledger,
 		Logger:          log,
 		ShutdownTimeout: cfg.Daemon.ShutdownTimeout,
+		Unsubscribe:     cfg.unsubscribeLinks(),
 	}, set)
 	if err != nil {
 		if set.Close != nil {

@@ -338,6 +338,9 @@ func printPlan(w io.Writer, p *campaign.Plan, camp campaign.Campaign) error {
 	} else {
 		fmt.Fprintf(tw, "Recipients:\t%d rows read, %d valid, %d rejected\n", p.Read, p.Recipients, p.Rejected)
 		fmt.Fprintf(tw, "Coupons:\t%d to create (%d recipients already in the campaign)\n", p.New, p.Known)
+		if p.Suppressed > 0 {
+			fmt.Fprintf(tw, "Suppressed:\t%d recipients on the suppression list get nothing (couponbridge suppress list)\n", p.Suppressed)
+		}
 	}
 	if p.Unfinished > 0 {
 		fmt.Fprintf(tw, "Unfinished:\t%d rows of an earlier run to carry on\n", p.Unfinished)
@@ -398,6 +401,9 @@ func printIssueSummary(w io.Writer, res campaign.RunResult, rejects *campaign.Re
 	}
 	if t.Rejected > 0 && rejects != nil {
 		fmt.Fprintf(&b, "Rejected rows: %d, written to %s.\n", t.Rejected, rejects.Path())
+	}
+	if t.Suppressed > 0 {
+		fmt.Fprintf(&b, "Suppressed: %d recipients on the suppression list were not issued (see couponbridge suppress list).\n", t.Suppressed)
 	}
 	if len(s.Reasons) > 0 {
 		b.WriteString("Failures by reason:\n")

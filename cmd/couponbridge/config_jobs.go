@@ -34,6 +34,12 @@ type DaemonConfig struct {
 	// TrackEvery is how often the daemon syncs every campaign with the
 	// store and sends due reminders (also once at start); 0 turns it off.
 	TrackEvery time.Duration `yaml:"track_every"`
+	// PublicURL is where the shop's web server forwards to the daemon, such
+	// as https://shop.example.com/couponbridge; set, every email carries
+	// its recipient's one-click unsubscribe link on it (config_unsubscribe.go).
+	PublicURL string `yaml:"public_url"`
+	// UnsubscribeSecret signs the unsubscribe links; required with PublicURL.
+	UnsubscribeSecret Secret `yaml:"unsubscribe_secret"`
 }
 
 // DefaultDaemonConfig returns the daemon section's defaults.
@@ -183,6 +189,7 @@ func (c *Config) validateJobs(v *validator) {
 			d.WebhookSecret = Secret(s)
 		}
 	}
+	d.validateUnsubscribe(v)
 
 	for _, name := range c.jobNames() {
 		j := c.Jobs[name]

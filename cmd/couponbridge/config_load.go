@@ -64,6 +64,8 @@ func envOverrides() []envOverride {
 			func(c *Config, v string) { c.Store.ConsumerSecret, c.Store.ConsumerSecretFile = Secret(v), "" }},
 		{[]string{"COUPONBRIDGE_SMTP_PASSWORD"}, "mail.smtp.password",
 			func(c *Config, v string) { c.Mail.SMTP.Password, c.Mail.SMTP.PasswordFile = Secret(v), "" }},
+		{[]string{"COUPONBRIDGE_UNSUBSCRIBE_SECRET"}, "daemon.unsubscribe_secret",
+			func(c *Config, v string) { c.Daemon.UnsubscribeSecret = Secret(v) }},
 	}
 }
 

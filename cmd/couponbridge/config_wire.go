@@ -285,6 +285,9 @@ func (c *Config) campaign(name string, count int) (campaign.Campaign, error) {
 			Unsubscribe:     c.Mail.listUnsubscribe(),
 			OneClick:        c.Mail.Unsubscribe.OneClick,
 		}
+		if links := c.unsubscribeLinks(); links != nil {
+			camp.Mail.UnsubscribeLink = links.Link
+		}
 	}
 	return camp, nil
 }

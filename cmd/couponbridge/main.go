@@ -33,6 +33,7 @@ func commands() []*command {
 		resendCommand(),
 		retryCommand(),
 		lookupCommand(),
+		suppressCommand(),
 		previewCommand(),
 		checkConfigCommand(),
 		sandboxCommand(),
