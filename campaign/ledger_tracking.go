@@ -437,11 +437,14 @@ type Resend struct {
 	Reply      string
 	CreatedAt  time.Time
 	FinishedAt time.Time
+	// MessageID is the resend's own Message-ID (empty for resends recorded
+	// before it had one).
+	MessageID string
 }
 
-func (l *Ledger) startResend(ctx context.Context, issueID int64, forced bool) (int64, error) {
-	res, err := l.exec(ctx, `INSERT INTO resends (issue_id, forced, state, created_at) VALUES (?, ?, 'sending', ?)`,
-		issueID, forced, formatTime(l.now()))
+func (l *Ledger) startResend(ctx context.Context, issueID int64, forced bool, messageID string) (int64, error) {
+	res, err := l.exec(ctx, `INSERT INTO resends (issue_id, forced, state, created_at, message_id) VALUES (?, ?, 'sending', ?, ?)`,
+		issueID, forced, formatTime(l.now()), messageID)
 	if err != nil {
 		return 0, err
 	}
@@ -456,7 +459,7 @@ func (l *Ledger) finishResend(ctx context.Context, id int64, state, reply string
 
 // Resends returns the resends of one row, oldest first.
 func (l *Ledger) Resends(ctx context.Context, issueID int64) ([]Resend, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT id, issue_id, forced, state, reply, created_at, finished_at FROM resends
+	rows, err := l.db.QueryContext(ctx, `SELECT id, issue_id, forced, state, reply, created_at, finished_at, message_id FROM resends
 		WHERE issue_id = ? ORDER BY id`, issueID)
 	if err != nil {
 		return nil, err
@@ -466,7 +469,7 @@ func (l *Ledger) Resends(ctx context.Context, issueID int64) ([]Resend, error) {
 	for rows.Next() {
 		var r Resend
 		var created, finished sql.NullString
-		if err := rows.Scan(&r.ID, &r.IssueID, &r.Forced, &r.State, &r.Reply, &created, &finished); err != nil {
+		if err := rows.Scan(&r.ID, &r.IssueID, &r.Forced, &r.State, &r.Reply, &created, &finished, &r.MessageID); err != nil {
 			return nil, err
 		}
 		if r.CreatedAt, err = parseTime(created); err != nil {
