@@ -607,8 +607,8 @@ func (l *Ledger) Flagged(ctx context.Context, campaign string) ([]TrackedIssue, 
 // SendsSince returns, oldest first, when each message handed to the mail
 // server at or after t was sent, across every process that used the
 // ledger: issue emails (emailed, and unconfirmed or still sending: the
-// server may have taken them), expiry reminders and resends (sent, or
-// sending when a process died). Messages the server refused are left out:
+// server may have taken them), expiry reminders, resends (sent, or
+// sending when a process died) and the emails of codes a reissue replaced. Messages the server refused are left out:
 // they do not count against a provider's caps. Fed to a new sender's
 // hourly and daily caps, it makes them hold across restarts, reloads and a
 // run-job beside the daemon's history.
@@ -624,6 +624,8 @@ func (l *Ledger) SendsSince(ctx context.Context, t time.Time) ([]time.Time, erro
 			UNION ALL
 			SELECT COALESCE(finished_at, created_at) FROM resends
 				WHERE state IN ('sent', 'sending') AND COALESCE(finished_at, created_at) >= ?1
+			UNION ALL
+			SELECT emailed_at FROM issue_history WHERE emailed_at >= ?1
 		) ORDER BY at`, since)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: sends since %s: %w", since, err)

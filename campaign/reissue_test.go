@@ -265,3 +265,26 @@ func TestReissueAgainFinishesAnInterruptedReissueAndThreadsEveryEmail(t *testing
 		t.Errorf("the third email cannot be built: %v", err)
 	}
 }
+
+// The first email of a reissued row was sent: the mail caps, which count
+// what the ledger says was sent, keep counting it once the row has a new
+// code.
+func TestReissueKeepsTheReplacedCodesEmailCountedAgainstTheMailCaps(t *testing.T) {
+	e := newTrackingEnv(t)
+	mail := &recordingMail{}
+	c := mailCampaign(t, "welcome")
+	start := e.clock.Now()
+	e.issueWithPipeline(c, mail, "ann@shop.test")
+	ann := e.tracked("welcome", "ann@shop.test")
+	if _, err := e.client.Coupons.Delete(e.ctx, ann.CouponID, true); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(10 * time.Minute)
+	if _, err := e.issuer(e.client.Coupons, mail).Reissue(e.ctx, c, "ann@shop.test", ReissueOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sends, err := e.ledger.SendsSince(e.ctx, start)
+	if err != nil || len(sends) != 2 {
+		t.Errorf("sends since the first email: %v, %v; want 2 (the first email and the new code's)", sends, err)
+	}
+}
