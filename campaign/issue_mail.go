@@ -281,8 +281,9 @@ func (r *issueRun) compose(row Issue) (mailer.Message, error) {
 // ComposeEmail builds the email that carries row's code, exactly as the
 // issuing pipeline sends it: resend, reminders and preview use it too, so
 // that what the owner previews and resends is what recipients get. The
-// Message-ID depends only on the campaign and the recipient, so a resend
-// is recognisable as the same message.
+// Message-ID depends only on the campaign, the recipient and how many times
+// the row was reissued (a reissued code's email refers to the first: see
+// reissueThread); a resend gives its copy a new one (see asResend).
 func ComposeEmail(c Campaign, row Issue, loc *time.Location, now time.Time) (mailer.Message, error) {
 	if loc == nil {
 		loc = time.UTC
@@ -328,5 +329,6 @@ func ComposeEmail(c Campaign, row Issue, loc *time.Location, now time.Time) (mai
 		rt := m.ReplyTo
 		msg.ReplyTo = &rt
 	}
+	reissueThread(&msg, c, row)
 	return msg, nil
 }

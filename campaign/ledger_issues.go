@@ -96,6 +96,9 @@ type Issue struct {
 	VerifiedAt     time.Time
 	EmailedAt      time.Time
 	UpdatedAt      time.Time
+	// Reissues counts the coupons of the row that reissue replaced (see
+	// Issuer.Reissue): each new code's email has a Message-ID of its own.
+	Reissues int
 }
 
 // plannedIssue is a row to insert in state planned.
@@ -180,7 +183,7 @@ func encodeFields(f map[string]string) (string, error) {
 }
 
 const issueColumns = `id, campaign, email, first_name, last_name, fields, source_line, code, state, failed_stage, last_error,
-	coupon_id, issued_at, expires_at, create_attempts, mail_attempts, planned_at, created_at, verified_at, emailed_at, updated_at`
+	coupon_id, issued_at, expires_at, create_attempts, mail_attempts, planned_at, created_at, verified_at, emailed_at, updated_at, reissues`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -194,7 +197,7 @@ func scanIssue(s rowScanner) (Issue, error) {
 	)
 	if err := s.Scan(&is.ID, &is.Campaign, &is.Email, &is.FirstName, &is.LastName, &fields, &is.SourceLine, &is.Code,
 		&state, &stage, &is.LastError, &couponID, &issued, &expires, &is.CreateAttempts, &is.MailAttempts,
-		&planned, &created, &verified, &em, &updated); err != nil {
+		&planned, &created, &verified, &em, &updated, &is.Reissues); err != nil {
 		return Issue{}, err
 	}
 	is.State, is.FailedStage, is.CouponID = State(state), Stage(stage), couponID.Int64

@@ -37,11 +37,11 @@ func TestSendsSinceCountsEveryMessageHandedToTheServer(t *testing.T) {
 	if err := e.ledger.finishReminder(e.ctx, rows[0].IssueID, "sent", e.clock.Now(), ""); err != nil {
 		t.Fatal(err)
 	}
-	sent, _ := e.ledger.startResend(e.ctx, rows[1].IssueID, false)
+	sent, _ := e.ledger.startResend(e.ctx, rows[1].IssueID, false, "")
 	if err := e.ledger.finishResend(e.ctx, sent, "sent", "250 ok"); err != nil {
 		t.Fatal(err)
 	}
-	refused, _ := e.ledger.startResend(e.ctx, rows[1].IssueID, false)
+	refused, _ := e.ledger.startResend(e.ctx, rows[1].IssueID, false, "")
 	if err := e.ledger.finishResend(e.ctx, refused, "failed", "550 no such user"); err != nil {
 		t.Fatal(err)
 	}

@@ -437,11 +437,14 @@ type Resend struct {
 	Reply      string
 	CreatedAt  time.Time
 	FinishedAt time.Time
+	// MessageID is the resend's own Message-ID (empty for resends recorded
+	// before it had one).
+	MessageID string
 }
 
-func (l *Ledger) startResend(ctx context.Context, issueID int64, forced bool) (int64, error) {
-	res, err := l.exec(ctx, `INSERT INTO resends (issue_id, forced, state, created_at) VALUES (?, ?, 'sending', ?)`,
-		issueID, forced, formatTime(l.now()))
+func (l *Ledger) startResend(ctx context.Context, issueID int64, forced bool, messageID string) (int64, error) {
+	res, err := l.exec(ctx, `INSERT INTO resends (issue_id, forced, state, created_at, message_id) VALUES (?, ?, 'sending', ?, ?)`,
+		issueID, forced, formatTime(l.now()), messageID)
 	if err != nil {
 		return 0, err
 	}
@@ -456,7 +459,7 @@ func (l *Ledger) finishResend(ctx context.Context, id int64, state, reply string
 
 // Resends returns the resends of one row, oldest first.
 func (l *Ledger) Resends(ctx context.Context, issueID int64) ([]Resend, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT id, issue_id, forced, state, reply, created_at, finished_at FROM resends
+	rows, err := l.db.QueryContext(ctx, `SELECT id, issue_id, forced, state, reply, created_at, finished_at, message_id FROM resends
 		WHERE issue_id = ? ORDER BY id`, issueID)
 	if err != nil {
 		return nil, err
@@ -466,7 +469,7 @@ func (l *Ledger) Resends(ctx context.Context, issueID int64) ([]Resend, error) {
 	for rows.Next() {
 		var r Resend
 		var created, finished sql.NullString
-		if err := rows.Scan(&r.ID, &r.IssueID, &r.Forced, &r.State, &r.Reply, &created, &finished); err != nil {
+		if err := rows.Scan(&r.ID, &r.IssueID, &r.Forced, &r.State, &r.Reply, &created, &finished, &r.MessageID); err != nil {
 			return nil, err
 		}
 		if r.CreatedAt, err = parseTime(created); err != nil {
@@ -604,8 +607,8 @@ func (l *Ledger) Flagged(ctx context.Context, campaign string) ([]TrackedIssue, 
 // SendsSince returns, oldest first, when each message handed to the mail
 // server at or after t was sent, across every process that used the
 // ledger: issue emails (emailed, and unconfirmed or still sending: the
-// server may have taken them), expiry reminders and resends (sent, or
-// sending when a process died). Messages the server refused are left out:
+// server may have taken them), expiry reminders, resends (sent, or
+// sending when a process died) and the emails of codes a reissue replaced. Messages the server refused are left out:
 // they do not count against a provider's caps. Fed to a new sender's
 // hourly and daily caps, it makes them hold across restarts, reloads and a
 // run-job beside the daemon's history.
@@ -621,6 +624,8 @@ func (l *Ledger) SendsSince(ctx context.Context, t time.Time) ([]time.Time, erro
 			UNION ALL
 			SELECT COALESCE(finished_at, created_at) FROM resends
 				WHERE state IN ('sent', 'sending') AND COALESCE(finished_at, created_at) >= ?1
+			UNION ALL
+			SELECT emailed_at FROM issue_history WHERE emailed_at >= ?1
 		) ORDER BY at`, since)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: sends since %s: %w", since, err)

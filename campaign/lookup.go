@@ -17,6 +17,9 @@ type CodeLookup struct {
 	InLedger bool
 	Row      TrackedIssue
 	Resends  []Resend
+	// Replaced is set when the code is one a reissue took from Row: Row is
+	// the recipient's row as it is now, with its new code.
+	Replaced *ReplacedCode
 	// InStore is false when the store has no published coupon with the code.
 	InStore bool
 	Store   *woo.Coupon
@@ -59,6 +62,11 @@ func LookupCode(ctx context.Context, l *Ledger, store CouponFinder, code string)
 		if res.Resends, err = l.Resends(ctx, ti.ID); err != nil {
 			return res, err
 		}
+	} else if res.Replaced, res.Row, err = lookupReplaced(ctx, l, res.Code); err != nil {
+		return res, err
+	} else if res.Replaced != nil {
+		res.InLedger, ti = true, res.Row
+		ti.Code, ti.CouponID = res.Replaced.Code, res.Replaced.CouponID
 	}
 	c, err := store.GetByCode(ctx, res.Code)
 	switch {

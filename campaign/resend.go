@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,10 +30,16 @@ var ErrResendUnconfirmed = errors.New("resend unconfirmed")
 // ErrNoRecipient is returned when a campaign has no row for an address.
 var ErrNoRecipient = errors.New("no such recipient in the campaign")
 
+// ErrNothingToResend is matched by the errors of Resend that no flag
+// overrides: the row has no email to repeat (never emailed, failed, pruned,
+// export-only) or its coupon is no longer the one in the store.
+var ErrNothingToResend = errors.New("nothing to resend")
+
 // Resender sends a recipient the email of their code again: the same code
-// (no new coupon is created), the same message with the same Message-ID, so
-// that it is recognisable as the same email, and records the resend in the
-// ledger.
+// (no new coupon is created) and the same content, as a new message with a
+// Message-ID of its own that refers to the first (In-Reply-To, References):
+// mail systems drop a message whose Message-ID they have already seen, and
+// thread this one with the first. Every resend is recorded in the ledger.
 type Resender struct {
 	Ledger *Ledger
 	// Coupons reads the coupon's live state before sending.
@@ -70,9 +77,10 @@ func (r *Resender) now() time.Time {
 
 // Resend emails the code of email in campaign c again.
 //
-// It refuses a row whose coupon was never emailed (an issue run sends it),
-// that failed, or whose coupon is no longer in the store (pruned, deleted, or
-// replaced by someone else's coupon with the same code). A code that is
+// It refuses, with an error matching ErrNothingToResend, a row whose coupon
+// was never emailed (an issue run sends it), that failed, or whose coupon is
+// no longer in the store (pruned, deleted, or replaced by someone else's
+// coupon with the same code: reissue gives a new code). A code that is
 // redeemed (usage_count ≥ 1 in the store now) or expired is refused with an
 // error matching ErrResendRefused unless opts.Force. An unconfirmed row (the
 // first email may or may not have gone) becomes emailed once the resend is
@@ -83,7 +91,7 @@ func (r *Resender) Resend(ctx context.Context, c Campaign, email string, opts Re
 		return res, errors.New("resend: ledger, coupons and mail are required")
 	}
 	if c.ExportOnly {
-		return res, fmt.Errorf("campaign %q is export-only: its codes are not emailed", c.Name)
+		return res, fmt.Errorf("%w: campaign %q is export-only: its codes are not emailed", ErrNothingToResend, c.Name)
 	}
 	if c.Mail.Templates == nil {
 		return res, fmt.Errorf("campaign %q: no email templates", c.Name)
@@ -104,21 +112,21 @@ func (r *Resender) Resend(ctx context.Context, c Campaign, email string, opts Re
 	switch ti.State {
 	case StateEmailed, StateUnconfirmed:
 	case StatePruned:
-		return res, fmt.Errorf("%s's coupon %s expired and was pruned from the store: nothing to resend", addr, ti.Code)
+		return res, fmt.Errorf("%w: %s's coupon %s expired and was pruned from the store; 'couponbridge reissue --campaign %s --email %s' gives them a new code", ErrNothingToResend, addr, ti.Code, c.Name, addr)
 	case StateFailed:
-		return res, fmt.Errorf("%s's row failed at %s (%s): there is no email to send again; fix the cause, then finish the row with 'couponbridge retry --campaign %s --email %s'",
-			addr, ti.FailedStage, ti.LastError, c.Name, addr)
+		return res, fmt.Errorf("%w: %s's row failed at %s (%s): there is no email to send again; fix the cause, then finish the row with 'couponbridge retry --campaign %s --email %s'",
+			ErrNothingToResend, addr, ti.FailedStage, ti.LastError, c.Name, addr)
 	default:
-		return res, fmt.Errorf("%s's code was never emailed (state %s): run issue to finish the campaign", addr, ti.State)
+		return res, fmt.Errorf("%w: %s's code was never emailed (state %s): run issue to finish the campaign", ErrNothingToResend, addr, ti.State)
 	}
 	live, err := r.Coupons.GetByCode(ctx, ti.Code)
 	switch {
 	case woo.IsNotFound(err):
-		return res, fmt.Errorf("coupon %s of %s is no longer in the store (deleted): nothing to resend", ti.Code, addr)
+		return res, fmt.Errorf("%w: coupon %s of %s is no longer in the store (deleted); 'couponbridge reissue --campaign %s --email %s' gives them a new code", ErrNothingToResend, ti.Code, addr, c.Name, addr)
 	case err != nil:
 		return res, fmt.Errorf("reading coupon %s from the store: %w", ti.Code, err)
 	case live.ID != ti.CouponID:
-		return res, fmt.Errorf("the store's coupon %s is %d, not the one issued (%d): it was replaced; nothing to resend", ti.Code, live.ID, ti.CouponID)
+		return res, fmt.Errorf("%w: the store's coupon %s is %d, not the one issued (%d): it was replaced", ErrNothingToResend, ti.Code, live.ID, ti.CouponID)
 	}
 	var refusals []string
 	if live.UsageCount > 0 {
@@ -139,8 +147,9 @@ func (r *Resender) Resend(ctx context.Context, c Campaign, email string, opts Re
 	if err != nil {
 		return res, fmt.Errorf("composing the email of %s: %w", addr, err)
 	}
+	asResend(&msg, c.Mail.messageIDDomain())
 	res.MessageID = msg.MessageID
-	rid, err := r.Ledger.startResend(ctx, ti.ID, opts.Force)
+	rid, err := r.Ledger.startResend(ctx, ti.ID, opts.Force, msg.MessageID)
 	if err != nil {
 		return res, err
 	}
@@ -178,6 +187,16 @@ func (r *Resender) Resend(ctx context.Context, c Campaign, email string, opts Re
 	}
 	logger.Info("code resent", "campaign", c.Name, "email", addr, "forced", res.Forced, "message_id", res.MessageID)
 	return res, nil
+}
+
+// asResend makes msg, the email as first sent, a new message that refers
+// to it: a Message-ID of its own, In-Reply-To the first, and the first
+// added to its References.
+func asResend(msg *mailer.Message, domain string) {
+	first := msg.MessageID
+	msg.MessageID = mailer.NewMessageID(domain)
+	msg.InReplyTo = first
+	msg.References = append(slices.Clip(msg.References), first)
 }
 
 // sendOne sends one message and returns its result.

@@ -101,8 +101,9 @@ func bodyOf(t *testing.T, m *mail.Message) string {
 	return string(b)
 }
 
-// Over a real SMTP session: the resend carries the same Message-ID and
-// code as the first email, the reminder its own Message-ID and the code.
+// Over a real SMTP session: the resend carries the code of the first email
+// under a Message-ID of its own that refers to the first, the reminder its
+// own Message-ID and the code.
 func TestResendAndReminderOverSMTP(t *testing.T) {
 	e := newTrackingEnv(t)
 	srv := startCaptureSMTP(t)
@@ -136,8 +137,9 @@ func TestResendAndReminderOverSMTP(t *testing.T) {
 	}
 	first, again, reminder := got[0], got[1], got[2]
 	id := first.Header.Get("Message-ID")
-	if id == "" || again.Header.Get("Message-ID") != id {
-		t.Errorf("resend Message-ID %q, want the first email's %q", again.Header.Get("Message-ID"), id)
+	if id == "" || again.Header.Get("Message-ID") == id || again.Header.Get("References") != id || again.Header.Get("In-Reply-To") != id {
+		t.Errorf("resend Message-ID %q References %q In-Reply-To %q, want a new ID referring to the first email's %q",
+			again.Header.Get("Message-ID"), again.Header.Get("References"), again.Header.Get("In-Reply-To"), id)
 	}
 	if reminder.Header.Get("Message-ID") == id {
 		t.Error("reminder reuses the first email's Message-ID")

@@ -3,6 +3,7 @@ package campaign
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -91,7 +92,7 @@ func (e *trackingEnv) issueWithPipeline(c Campaign, mail MailSender, emails ...s
 	}
 }
 
-func TestResendDeliversTheIdenticalCodeAndMessageID(t *testing.T) {
+func TestResendIsANewMessageReferringToTheFirstWithTheSameCode(t *testing.T) {
 	e := newTrackingEnv(t)
 	mail := &recordingMail{}
 	c := mailCampaign(t, "welcome")
@@ -113,8 +114,11 @@ func TestResendDeliversTheIdenticalCodeAndMessageID(t *testing.T) {
 		t.Fatalf("emails to ann after resend = %d, want 2", len(again))
 	}
 	orig, re := first[0], again[1]
-	if re.MessageID != orig.MessageID || res.MessageID != orig.MessageID {
-		t.Errorf("Message-ID %q (result %q), want the original %q", re.MessageID, res.MessageID, orig.MessageID)
+	if re.MessageID == orig.MessageID || res.MessageID != re.MessageID {
+		t.Errorf("resend Message-ID %q (result %q), want a new one, not the first email's %q", re.MessageID, res.MessageID, orig.MessageID)
+	}
+	if re.InReplyTo != orig.MessageID || !slices.Equal(re.References, []string{orig.MessageID}) {
+		t.Errorf("resend In-Reply-To %q References %q, want both the first email's %q", re.InReplyTo, re.References, orig.MessageID)
 	}
 	ti := e.tracked("welcome", "ann@shop.test")
 	if !strings.Contains(re.Text, ti.Code) || re.Text != orig.Text || re.HTML != orig.HTML || re.Subject != orig.Subject {
@@ -124,8 +128,16 @@ func TestResendDeliversTheIdenticalCodeAndMessageID(t *testing.T) {
 		t.Error("resend created a coupon")
 	}
 	rs, err := e.ledger.Resends(e.ctx, ti.ID)
-	if err != nil || len(rs) != 1 || rs[0].State != "sent" || rs[0].Forced {
-		t.Errorf("recorded resends %+v, %v; want one sent, not forced", rs, err)
+	if err != nil || len(rs) != 1 || rs[0].State != "sent" || rs[0].Forced || rs[0].MessageID != re.MessageID {
+		t.Errorf("recorded resends %+v, %v; want one sent, not forced, with Message-ID %s", rs, err, re.MessageID)
+	}
+	// A second resend is new again and still refers to the first email.
+	if _, err := r.Resend(e.ctx, c, "ann@shop.test", ResendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	third := mail.to("ann@shop.test")[2]
+	if third.MessageID == re.MessageID || third.MessageID == orig.MessageID || third.InReplyTo != orig.MessageID {
+		t.Errorf("second resend Message-ID %q In-Reply-To %q; want a third ID referring to %q", third.MessageID, third.InReplyTo, orig.MessageID)
 	}
 }
 
@@ -176,8 +188,8 @@ func TestResendRefusesUnknownRecipientsAndUnsentRows(t *testing.T) {
 	if _, err := e.client.Coupons.Delete(e.ctx, ann.CouponID, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Resend(e.ctx, c, "ann@shop.test", ResendOptions{Force: true}); err == nil || !strings.Contains(err.Error(), "no longer in the store") {
-		t.Errorf("deleted coupon: err = %v, want a refusal even with force", err)
+	if _, err := r.Resend(e.ctx, c, "ann@shop.test", ResendOptions{Force: true}); !errors.Is(err, ErrNothingToResend) || !strings.Contains(err.Error(), "no longer in the store") {
+		t.Errorf("deleted coupon: err = %v, want ErrNothingToResend even with force", err)
 	}
 }
 

@@ -43,6 +43,12 @@ type Message struct {
 	// MessageID is the Message-ID header, with or without angle brackets
 	// (see [MessageID]); empty means a random one.
 	MessageID string
+	// InReplyTo and References name earlier messages this one follows (RFC
+	// 5322 3.6.4), each a Message-ID with or without angle brackets: a
+	// resend refers to the message it repeats, so that mail systems thread
+	// it instead of dropping it as a duplicate of a Message-ID they saw.
+	InReplyTo  string
+	References []string
 	// Date is the Date header; zero means the time of building.
 	Date time.Time
 	// ListUnsubscribe holds mailto:, https: or http: URLs for the
@@ -148,6 +154,20 @@ func MessageID(campaign, email, domain string) string {
 	return "<couponbridge." + id + "@" + domain + ">"
 }
 
+// NewMessageID returns a Message-ID, in angle brackets, that no other
+// message has (128 bits from crypto/rand): for a message that repeats an
+// earlier one (a resend) and must not be taken for it. domain is as for
+// [MessageID].
+func NewMessageID(domain string) string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	domain = strings.TrimSpace(domain)
+	if domain == "" || strings.ContainsFunc(domain, invalidIDRune) || strings.ContainsAny(domain, "@") {
+		domain = "localhost"
+	}
+	return "<couponbridge." + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:])) + "@" + domain + ">"
+}
+
 // Build returns the RFC 5322 bytes of msg (CRLF line endings, quoted-printable
 // UTF-8 parts, multipart/alternative when both bodies are set). The output is
 // a pure function of msg when Date and MessageID are set. The SMTP sender and
@@ -181,6 +201,10 @@ func build(msg Message) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	inReplyTo, refs, err := threadIDs(msg.InReplyTo, msg.References)
+	if err != nil {
+		return nil, "", err
+	}
 	unsub, err := unsubscribeURIs(msg.ListUnsubscribe, msg.OneClickUnsubscribe)
 	if err != nil {
 		return nil, "", err
@@ -209,6 +233,12 @@ func build(msg Message) ([]byte, string, error) {
 	m.Subject(foldableText(cleanHeaderText(msg.Subject)))
 	m.SetDateWithValue(date)
 	m.SetMessageIDWithValue(id)
+	if inReplyTo != "" {
+		m.SetGenHeader(gomail.HeaderInReplyTo, inReplyTo)
+	}
+	if refs != "" {
+		m.SetGenHeader(gomail.HeaderReferences, refs)
+	}
 	// Generic headers are written sorted; go-mail's preformatted ones (its
 	// SetListUnsubscribe) come out in map order, which would make Build
 	// non-deterministic.
@@ -371,6 +401,40 @@ func messageIDValue(id, from string) (string, error) {
 	}
 	return bare, nil
 }
+
+// threadIDs validates In-Reply-To and References and returns their header
+// values, each ID in angle brackets (References space-separated, so that it
+// folds between IDs).
+func threadIDs(inReplyTo string, refs []string) (string, string, error) {
+	var irt string
+	if strings.TrimSpace(inReplyTo) != "" {
+		id, err := messageIDValue(inReplyTo, "")
+		if err != nil {
+			return "", "", fmt.Errorf("In-Reply-To: %w", err)
+		}
+		irt = "<" + id + ">"
+	}
+	var out []string
+	for _, r := range refs {
+		if strings.TrimSpace(r) == "" {
+			continue
+		}
+		id, err := messageIDValue(r, "")
+		if err != nil {
+			return "", "", fmt.Errorf("References: %w", err)
+		}
+		out = append(out, "<"+id+">")
+	}
+	if len(out) > maxReferences {
+		// RFC 5322 3.6.4 allows trimming: keep the first and the latest.
+		out = append(out[:1], out[len(out)-maxReferences+1:]...)
+	}
+	return irt, strings.Join(out, " "), nil
+}
+
+// maxReferences bounds the References header; a resend of a resend of a
+// reissue adds one ID each time.
+const maxReferences = 10
 
 // unsubscribeURIs validates the List-Unsubscribe URLs.
 func unsubscribeURIs(uris []string, oneClick bool) ([]string, error) {

@@ -320,3 +320,29 @@ func TestBuildRefusesValuesTooLongForAHeaderLine(t *testing.T) {
 		})
 	}
 }
+
+func TestBuildRefersToEarlierMessagesInBrackets(t *testing.T) {
+	m := testMessage(1, "a@example.net")
+	first := m.MessageID
+	m.MessageID = NewMessageID("shop.example")
+	m.InReplyTo = strings.Trim(first, "<>")
+	m.References = []string{"<root@shop.example>", first}
+	raw, err := Build(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := parseMail(t, raw)
+	if got := p.Header.Get("In-Reply-To"); got != first {
+		t.Errorf("In-Reply-To %q, want %q", got, first)
+	}
+	if got := p.Header.Get("References"); got != "<root@shop.example> "+first {
+		t.Errorf("References %q, want both IDs in order", got)
+	}
+	if m.MessageID == first || NewMessageID("shop.example") == m.MessageID {
+		t.Error("NewMessageID repeats an ID")
+	}
+	m.References = []string{"no-at-sign"}
+	if _, err := Build(m); !errors.Is(err, ErrInvalidMessage) {
+		t.Errorf("a malformed reference: %v, want ErrInvalidMessage", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,8 +16,10 @@ import (
 // a folder instead of sending it: the default for the demo and for dry runs.
 // Each file is written to a temporary name, synced and renamed into place
 // (mode 0600), so a file is either complete or absent. The name derives from
-// the Message-ID (or Key), so sending the same message again overwrites its
-// file instead of adding one.
+// the Message-ID (or Key). A file is never overwritten: like a mail server,
+// the outbox keeps every message it was given, so a message sent again with
+// the same Message-ID gets a name of its own (NAME-2.eml, NAME-3.eml, ...)
+// and the first stays as it was.
 type Outbox struct {
 	dir  string
 	opts *senderOptions
@@ -74,7 +77,7 @@ func (o *Outbox) Send(ctx context.Context, msgs []Message, report func(Result)) 
 				continue
 			}
 		}
-		if err := writeFileAtomic(path, raw); err != nil {
+		if path, err = writeFileAtomic(path, raw); err != nil {
 			stop = fmt.Errorf("mailer: outbox: %w", err)
 			report(Result{Key: msg.Key, Status: TempFailure, Reply: "not written", Err: stop})
 			continue
@@ -110,13 +113,18 @@ func emlFileName(id string) string {
 	return safe + "-" + hex.EncodeToString(sum[:4]) + ".eml"
 }
 
-// writeFileAtomic writes b to path through a synced temporary file in the
-// same folder, renamed into place, with mode 0600.
-func writeFileAtomic(path string, b []byte) (err error) {
+// maxSameName bounds the names tried for one message sent many times.
+const maxSameName = 1000
+
+// writeFileAtomic writes b through a synced temporary file in the same
+// folder, with mode 0600, and links it into place at path or, when a file
+// is already there, at the first free name of path-2, path-3, ... It returns
+// the name used. A link, unlike a rename, never replaces a file.
+func writeFileAtomic(path string, b []byte) (used string, err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, ".tmp-*.eml")
 	if err != nil {
-		return err
+		return "", err
 	}
 	tmp := f.Name()
 	defer func() {
@@ -126,23 +134,38 @@ func writeFileAtomic(path string, b []byte) (err error) {
 		}
 	}()
 	if err = f.Chmod(0o600); err != nil {
-		return err
+		return "", err
 	}
 	if _, err = f.Write(b); err != nil {
-		return err
+		return "", err
 	}
 	if err = f.Sync(); err != nil {
-		return err
+		return "", err
 	}
 	if err = f.Close(); err != nil {
-		return err
+		return "", err
 	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
+	base := strings.TrimSuffix(path, ".eml")
+	for n := 1; ; n++ {
+		used = path
+		if n > 1 {
+			used = fmt.Sprintf("%s-%d.eml", base, n)
+		}
+		err = os.Link(tmp, used)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", err
+		}
+		if n == maxSameName {
+			return "", fmt.Errorf("%s and %d more files of the same message are already there", path, maxSameName-1)
+		}
 	}
+	_ = os.Remove(tmp) // the message is in place; a leftover temporary file is only clutter
 	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync() // make the rename durable; not supported everywhere
+		_ = d.Sync() // make the link durable; not supported everywhere
 		_ = d.Close()
 	}
-	return nil
+	return used, nil
 }

@@ -56,7 +56,7 @@ func TestOutboxWritesTheBuiltMessageAtomicallyWithMode0600(t *testing.T) {
 	}
 }
 
-func TestOutboxResendOverwritesInsteadOfDuplicating(t *testing.T) {
+func TestOutboxNeverOverwritesAnEarlierMessage(t *testing.T) {
 	dir := t.TempDir()
 	o, err := NewOutbox(dir)
 	if err != nil {
@@ -67,22 +67,63 @@ func TestOutboxResendOverwritesInsteadOfDuplicating(t *testing.T) {
 	if err := o.Send(context.Background(), []Message{m}, rec.report); err != nil {
 		t.Fatal(err)
 	}
-	first := rec.get(m.Key).Reply
-	m.Text = "Your code: CODE-0001 (resent)\n"
+	first := strings.TrimPrefix(rec.get(m.Key).Reply, "written to ")
+	// The same Message-ID again (a message a caller sends twice): a second
+	// file, the first one untouched.
+	m.Text = "Your code: CODE-0001 (again)\n"
 	rec2 := newRecorder(t)
 	if err := o.Send(context.Background(), []Message{m}, rec2.report); err != nil {
 		t.Fatal(err)
 	}
-	if second := rec2.get(m.Key).Reply; second != first {
-		t.Errorf("resend wrote %q, first send %q; want the same file", second, first)
+	second := strings.TrimPrefix(rec2.get(m.Key).Reply, "written to ")
+	if second == first || rec2.get(m.Key).Status != Delivered {
+		t.Fatalf("second send: %+v, want Delivered to a file other than %s", rec2.get(m.Key), first)
 	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Fatalf("outbox holds %d files after a resend, want 1", len(entries))
+	if len(entries) != 2 {
+		t.Fatalf("outbox holds %d files after a second send, want 2 (and no temporary files)", len(entries))
 	}
-	b, _ := os.ReadFile(strings.TrimPrefix(first, "written to "))
-	if !strings.Contains(parseMail(t, b).Text, "(resent)") {
-		t.Error("the file holds the first version, want the resent one")
+	b, _ := os.ReadFile(first)
+	if strings.Contains(parseMail(t, b).Text, "(again)") {
+		t.Error("the first file was overwritten by the second send")
+	}
+	b, _ = os.ReadFile(second)
+	if !strings.Contains(parseMail(t, b).Text, "(again)") {
+		t.Errorf("%s does not hold the second message", second)
+	}
+	if fi, err := os.Stat(second); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("second file: %v %v, want mode 0600", fi, err)
+	}
+}
+
+func TestOutboxWritesAResendWithItsOwnMessageIDBesideTheFirst(t *testing.T) {
+	dir := t.TempDir()
+	o, err := NewOutbox(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := testMessage(1, "a@example.net")
+	resend := m
+	resend.MessageID = NewMessageID("shop.example")
+	resend.InReplyTo, resend.References = m.MessageID, []string{m.MessageID}
+	rec := newRecorder(t)
+	if err := o.Send(context.Background(), []Message{m}, rec.report); err != nil {
+		t.Fatal(err)
+	}
+	rec2 := newRecorder(t)
+	if err := o.Send(context.Background(), []Message{resend}, rec2.report); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 2 {
+		t.Fatalf("outbox holds %d files, want the first and the resend", len(entries))
+	}
+	b, _ := os.ReadFile(strings.TrimPrefix(rec2.get(m.Key).Reply, "written to "))
+	p := parseMail(t, b)
+	if p.Header.Get("Message-ID") != resend.MessageID || p.Header.Get("References") != m.MessageID ||
+		p.Header.Get("In-Reply-To") != m.MessageID {
+		t.Errorf("resend headers Message-ID %q References %q In-Reply-To %q, want %s referring to %s",
+			p.Header.Get("Message-ID"), p.Header.Get("References"), p.Header.Get("In-Reply-To"), resend.MessageID, m.MessageID)
 	}
 }
 
@@ -102,8 +143,8 @@ func TestOutboxNamesFilesByKeyWithoutMessageID(t *testing.T) {
 		}
 		names = append(names, rec.get(m.Key).Reply)
 	}
-	if names[0] != names[1] || !strings.Contains(names[0], "campaign42-") {
-		t.Errorf("file names %q, want the same name derived from the key", names)
+	if !strings.Contains(names[0], "campaign42-") || names[1] != strings.TrimSuffix(names[0], ".eml")+"-2.eml" {
+		t.Errorf("file names %q, want a name derived from the key, then the same with -2", names)
 	}
 }
 

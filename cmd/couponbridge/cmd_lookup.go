@@ -36,7 +36,9 @@ Finds the code in the ledger (letter case does not matter, as in
 WooCommerce): its campaign, recipient, state, when it was issued, emailed,
 redeemed, reminded and resent. Then reads the coupon from the store: usage,
 expiry, email restriction and whether its meta tags say couponbridge created
-it for that recipient. Exits with 1 when the code is in neither.
+it for that recipient. A code that 'couponbridge reissue' replaced is found
+too, with the code that replaced it. Exits with 1 when the code is in
+neither.
 
 Example:
   couponbridge lookup WELCOME-7KQ2-M9XD`,
@@ -86,7 +88,9 @@ func writeLookupTable(w io.Writer, r campaign.CodeLookup, now time.Time, loc *ti
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
 	row("code", r.Code)
-	if r.InLedger {
+	if rc := r.Replaced; rc != nil {
+		writeReplacedRows(row, r, loc)
+	} else if r.InLedger {
 		t := r.Row
 		row("campaign", t.Campaign)
 		row("recipient", t.Email)
@@ -149,6 +153,8 @@ type lookupJSON struct {
 	InStore   bool             `json:"in_store"`
 	Store     *lookupStoreJSON `json:"store,omitempty"`
 	CreatedBy bool             `json:"created_by_couponbridge"`
+	// Replaced is set instead of Ledger for a code a reissue replaced.
+	Replaced *lookupReplaced `json:"replaced,omitempty"`
 }
 
 type lookupLedger struct {
@@ -181,7 +187,9 @@ type lookupStoreJSON struct {
 
 func writeLookupJSON(w io.Writer, r campaign.CodeLookup, now time.Time) error {
 	j := lookupJSON{Code: r.Code, InLedger: r.InLedger, InStore: r.InStore, CreatedBy: r.Ours}
-	if r.InLedger {
+	if rc := r.Replaced; rc != nil {
+		j.Replaced = replacedJSON(r)
+	} else if r.InLedger {
 		t := r.Row
 		j.Ledger = &lookupLedger{Campaign: t.Campaign, Recipient: t.Email, State: string(t.State), CouponID: t.CouponID,
 			IssuedAt: t.CreatedAt.UTC(), EmailedAt: t.EmailedAt.UTC(), ExpiresAt: t.ExpiryNow().UTC(), RedeemedAt: t.RedeemedAt.UTC(),

@@ -29,16 +29,30 @@ func resendCommand() *command {
 	var o resendOptions
 	return &command{
 		Name:    "resend",
-		Summary: "Email a recipient's code again (the same code, the same message)",
+		Summary: "Email a recipient's code again (the same code, as a new message)",
 		Usage: `couponbridge resend --campaign NAME --email ADDRESS [--force]
 
 Sends the recipient the email of their code again: no new coupon is
-created, and the message is the same, with the same Message-ID, so that it
-is recognisable as the same email. The coupon is read from the store first:
-a redeemed or expired code is refused unless --force; a coupon that is no
-longer in the store (pruned or deleted) is always refused. Every resend is
-recorded in the ledger (see 'couponbridge lookup CODE'). A refusal exits
-with 2: nothing was sent.
+created and the content is the same, but it is a new message, with a
+Message-ID of its own that refers to the first (In-Reply-To, References):
+mail systems drop a message whose Message-ID they have already seen, and
+show this one in the thread of the first. In outbox mode it is a new file
+beside the first. The coupon is read from the store first: a redeemed or
+expired code is refused unless --force; a coupon that is no longer in the
+store (pruned or deleted) is always refused ('couponbridge reissue' gives
+the recipient a new code). Every resend is recorded in the ledger (see
+'couponbridge lookup CODE').
+
+Exit codes:
+  0  sent: the mail server (or the outbox) accepted the resend
+  1  not sent: the store or the mail server could not be reached, or the
+     mail server refused the message; or the mail server took the whole
+     message but its answer was lost: it may have been delivered (the
+     resend stays "sending" in the ledger; ask the recipient before
+     resending again)
+  2  refused, nothing sent: a missing flag, an unknown recipient, a code
+     redeemed or expired (without --force), a code never emailed, a failed
+     row, or a coupon no longer in the store
 
 Example:
   couponbridge resend --campaign welcome-2026 --email ann@example.com`,
@@ -68,7 +82,8 @@ Example:
 				Location: d.cfg.Store.Location(), Logger: env.Logger}
 			res, err := r.Resend(ctx, camp, o.Email, campaign.ResendOptions{Force: o.Force})
 			switch {
-			case errors.Is(err, campaign.ErrResendRefused), errors.Is(err, campaign.ErrNoRecipient):
+			case errors.Is(err, campaign.ErrResendRefused), errors.Is(err, campaign.ErrNoRecipient),
+				errors.Is(err, campaign.ErrNothingToResend):
 				return usageErrorf("%v", err)
 			case err != nil:
 				return err

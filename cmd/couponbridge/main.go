@@ -32,6 +32,7 @@ func commands() []*command {
 		pruneCommand(),
 		resendCommand(),
 		retryCommand(),
+		reissueCommand(),
 		lookupCommand(),
 		suppressCommand(),
 		previewCommand(),
