@@ -22,6 +22,12 @@ type Job struct {
 	Source Source
 	// Rules are the suppression rules and caps.
 	Rules Rules
+	// Paid, when set, is asked about every candidate that Rules.SkipPaying
+	// would keep and that is about to be planned (after the other rules and
+	// the cap): is there a paid order by their user id or billing email?
+	// Sources only know WooCommerce's is_paying_customer flag, which a
+	// processing cash-on-delivery order or a guest purchase leaves false.
+	Paid PaidChecker
 }
 
 // Rules are the suppression rules and caps of a job, applied to every
@@ -277,6 +283,16 @@ func (r *JobRunner) evaluate(ctx context.Context, job Job, scan *SourceScan, lis
 					plan.files[c.file] = false
 				}
 			default:
+				if rules.SkipPaying && job.Paid != nil {
+					paid, err := job.Paid.HasPaidOrder(ctx, c.customerID, c.Recipient.Email)
+					if err != nil {
+						return fmt.Errorf("skip_paying: %w", err)
+					}
+					if paid {
+						suppress(c, "already has a paid order")
+						continue
+					}
+				}
 				plan.accepted = append(plan.accepted, c)
 			}
 		}

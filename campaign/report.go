@@ -31,8 +31,38 @@ func OrderCounts(status string) bool {
 type Report struct {
 	GeneratedAt time.Time `json:"generated_at"`
 	// Timezone is the zone days are counted in (the store's).
-	Timezone  string           `json:"timezone"`
+	Timezone string `json:"timezone"`
+	// Currency is the store's currency (configured), shown for campaigns
+	// without orders yet; "" when unknown.
+	Currency  string           `json:"currency,omitempty"`
 	Campaigns []CampaignReport `json:"campaigns"`
+
+	// loc is the zone behind Timezone, for showing times to people.
+	loc *time.Location
+}
+
+// SetStoreCurrency records the store's currency and gives it to the
+// campaigns that have no orders yet, so that a report shows "0.00 EUR"
+// rather than a bare number before the first order.
+func (r *Report) SetStoreCurrency(currency string) {
+	r.Currency = currency
+	for i := range r.Campaigns {
+		if r.Campaigns[i].Currency == "" {
+			r.Campaigns[i].Currency = currency
+		}
+	}
+}
+
+// location is the zone times are shown in: the builder's, else the one
+// Timezone names, else UTC.
+func (r Report) location() *time.Location {
+	if r.loc != nil {
+		return r.loc
+	}
+	if loc, err := time.LoadLocation(r.Timezone); err == nil && r.Timezone != "" {
+		return loc
+	}
+	return time.UTC
 }
 
 // CampaignReport holds the figures of one campaign. Counts are of codes
@@ -61,7 +91,8 @@ type CampaignReport struct {
 	// DiscountCost is the sum of the discounts the campaign's codes gave on
 	// those orders.
 	DiscountCost Money `json:"discount_cost"`
-	// Currency of the orders; "" when there are none.
+	// Currency of the orders; the store's (Report.SetStoreCurrency) when
+	// there are none, "" when that is unknown too.
 	Currency string `json:"currency"`
 	// MedianDaysToRedeem is the median time, in days, from email (issue for
 	// export-only campaigns) to redemption; nil when nothing was redeemed.
@@ -250,7 +281,7 @@ func (b *ReportBuilder) AddOrderLine(l ReportOrderLine) {
 
 // Report returns the figures, campaigns sorted by name.
 func (b *ReportBuilder) Report() Report {
-	rep := Report{GeneratedAt: b.now, Timezone: b.loc.String(), Campaigns: []CampaignReport{}}
+	rep := Report{GeneratedAt: b.now, Timezone: b.loc.String(), Campaigns: []CampaignReport{}, loc: b.loc}
 	names := make([]string, 0, len(b.campaigns))
 	for n := range b.campaigns {
 		names = append(names, n)

@@ -10,7 +10,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 )
 
@@ -50,39 +49,6 @@ func reportRow(c CampaignReport, rate string, lastSync string) []string {
 		c.Currency, med, strconv.Itoa(c.UseReturned), strconv.Itoa(c.Expired), strconv.Itoa(c.DeletedInStore),
 		strconv.Itoa(c.ChangedInStore), strconv.Itoa(c.Pruned), strconv.Itoa(c.Reminded), lastSync,
 	}
-}
-
-func formatLastSync(t time.Time, layout string) string {
-	if t.IsZero() {
-		return "never"
-	}
-	return t.UTC().Format(layout)
-}
-
-// WriteReportTable writes rep as an aligned text table, one campaign a line,
-// followed by any warnings.
-func WriteReportTable(w io.Writer, rep Report) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	head := make([]string, len(reportColumns))
-	for i, c := range reportColumns {
-		head[i] = strings.ToUpper(strings.ReplaceAll(c, "_", " "))
-	}
-	fmt.Fprintln(tw, strings.Join(head, "\t"))
-	for _, c := range rep.Campaigns {
-		rate := fmt.Sprintf("%.1f%%", c.RedemptionRate*100)
-		fmt.Fprintln(tw, strings.Join(reportRow(c, rate, formatLastSync(c.LastSync, "2006-01-02 15:04Z")), "\t"))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	for _, c := range rep.Campaigns {
-		for _, warn := range c.Warnings {
-			if _, err := fmt.Fprintf(w, "warning: %s: %s\n", c.Campaign, warn); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // WriteReportCSV writes rep as CSV with a header row, one campaign a row;
@@ -126,7 +92,7 @@ var reportHTMLTemplate = template.Must(template.New("report").Funcs(template.Fun
 		}
 		return strconv.FormatFloat(*p, 'f', 1, 64)
 	},
-	"when": func(t time.Time) string { return formatLastSync(t, "2006-01-02 15:04 UTC") },
+	"when": HumanTime,
 }).Parse(reportHTMLSource))
 
 // WriteReportHTML writes rep as one self-contained HTML page: inline CSS, an
@@ -142,7 +108,8 @@ func WriteReportHTML(w io.Writer, rep Report) error {
 	data := struct {
 		Report
 		Sections []section
-	}{Report: rep}
+		Loc      *time.Location // the zone times are shown in
+	}{Report: rep, Loc: rep.location()}
 	for _, c := range rep.Campaigns {
 		data.Sections = append(data.Sections, section{CampaignReport: c, Anchor: anchorID(c.Campaign, len(data.Sections)),
 			Chart: buildChart(c.Daily)})

@@ -88,7 +88,9 @@ func fixedReport() Report {
 	} {
 		b.AddOrderLine(l)
 	}
-	return b.Report()
+	rep := b.Report()
+	rep.SetStoreCurrency("EUR")
+	return rep
 }
 
 func m(s string) Money {
@@ -204,6 +206,11 @@ func TestReportFormatsMatchGolden(t *testing.T) {
 			checkGolden(t, "report/report."+format, buf.Bytes())
 		})
 	}
+	var wide bytes.Buffer
+	if err := WriteReportWideTable(&wide, rep); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "report/report.wide.table", wide.Bytes())
 	if err := WriteReport(io.Discard, rep, "xml"); err == nil {
 		t.Error("format xml accepted, want an error")
 	}

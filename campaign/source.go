@@ -28,6 +28,10 @@ type Candidate struct {
 	// LastPaid is the person's last paid order, when the source knows it.
 	LastPaid time.Time
 
+	// customerID is the person's WooCommerce user id, when the source
+	// knows it (0: a guest or unknown); the paid check looks it up.
+	customerID int64
+
 	// queueID is the job_queue row a webhook candidate came from.
 	queueID int64
 	// file is the CSV file a candidate came from.
@@ -413,7 +417,7 @@ func (s *NewCustomersSource) Candidates(ctx context.Context, scan *SourceScan) i
 				first, last = c.Billing.FirstName, c.Billing.LastName
 			}
 			cand := Candidate{Recipient: Recipient{Email: norm, FirstName: CleanName(first), LastName: CleanName(last)},
-				Paying: c.IsPayingCustomer}
+				Paying: c.IsPayingCustomer, customerID: c.ID}
 			if !yield(cand, nil) {
 				return
 			}
@@ -696,7 +700,7 @@ func (s *WebhookSource) Candidates(ctx context.Context, scan *SourceScan) iter.S
 				after = it.ID
 				r := it.Recipient
 				c := Candidate{Recipient: Recipient{Email: r.Email, FirstName: r.FirstName, LastName: r.LastName},
-					Paying: r.Paying, queueID: it.ID}
+					Paying: r.Paying, queueID: it.ID, customerID: r.CustomerID}
 				if s.Customers != nil && !c.Paying && r.CustomerID > 0 {
 					paying, err := s.payingNow(ctx, r)
 					if err != nil {

@@ -276,10 +276,12 @@ func deliveryRecipient(resource string, body []byte) (QueuedRecipient, error) {
 }
 
 // PaidStatuses are the order statuses that count as a paid order, for the
-// win-back window and the welcome job's "already bought" rule. on-hold is
-// left out: it means awaiting payment (bank transfer, cheque). refunded,
-// cancelled, failed, pending and draft orders are not purchases.
-var PaidStatuses = []string{"processing", "completed"}
+// win-back window and the welcome job's "already bought" rule: the ones a
+// report counts (CountingOrderStatuses), so that the tool has one meaning of
+// paid. on-hold is in: a bank-transfer or cheque order is a purchase the
+// shop is waiting to be paid for, and such a buyer is no new customer.
+// refunded, cancelled, failed, pending and draft orders are not purchases.
+var PaidStatuses = CountingOrderStatuses()
 
 func isPaidStatus(s string) bool {
 	for _, p := range PaidStatuses {

@@ -80,6 +80,11 @@ type OrderListOptions struct {
 	Customer      int64    // user id; 0 means any
 	OrderBy       string   // date (default), id, include, title, slug, modified
 	Order         string   // desc (default) or asc
+	// Search is wc_order_search's term: a substring (LIKE %term%) of the
+	// billing or shipping address (email and names included) or of an
+	// item's name. It is not exact: "ann@x.com" also finds "joann@x.com",
+	// so compare the billing email of what comes back.
+	Search string
 }
 
 func (o *OrderListOptions) values() (url.Values, error) {
@@ -108,6 +113,9 @@ func (o *OrderListOptions) values() (url.Values, error) {
 	}
 	if o.Order != "" {
 		q.Set("order", o.Order)
+	}
+	if o.Search != "" {
+		q.Set("search", o.Search)
 	}
 	return q, nil
 }

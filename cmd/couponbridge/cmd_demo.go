@@ -56,6 +56,13 @@ rows are broken on purpose, to show how rejects are reported). Each
 recipient gets a one-time coupon locked to their email; the emails are
 written as .eml files into FOLDER/outbox.
 
+The sandbox store is seeded on the first run (and after --reset) with demo
+customers and orders of varied ages, the same each time: new sign-ups,
+customers whose last order is months old, recent buyers and guests (see
+'couponbridge help sandbox', --seed-demo). Served again with 'couponbridge
+sandbox --data FOLDER/store.json', it lets welcome (new_customers) and
+win-back (inactive_customers) jobs find people.
+
 Everything lands in FOLDER: the configuration used (couponbridge.yaml), the
 list, the ledger, the sandbox's data and the outbox. Running the demo again
 creates nothing new, which is the point: the ledger remembers every code.
@@ -111,6 +118,12 @@ func runDemo(ctx context.Context, env *cliEnv, o *demoOptions) error {
 	if err := store.LoadError(); err != nil {
 		return fmt.Errorf("sandbox data %s: %w (run the demo with --reset to start over)", storePath, err)
 	}
+	// Customers and orders for the welcome and win-back jobs, on the first
+	// run (and after --reset) only: the seed keeps them the same each time.
+	seed, seeded, err := store.SeedDemo(time.Now(), 1)
+	if err != nil {
+		return fmt.Errorf("sandbox data %s: %w", storePath, err)
+	}
 	if o.Faults {
 		store.SetFaults(wootest.Faults{
 			RateLimitRPS:   8,
@@ -140,6 +153,10 @@ func runDemo(ctx context.Context, env *cliEnv, o *demoOptions) error {
 		return err
 	}
 	fmt.Fprintf(env.Stderr, "Sandbox store serving at %s (data in %s)\n", storeURL, rel(storePath))
+	if seeded {
+		fmt.Fprintf(env.Stderr, "Sandbox store seeded with %d customers, %d guest buyers and %d orders (new sign-ups, lapsed and recent buyers)\n",
+			seed.NewSignups+seed.NewBuyers+seed.Lapsed+seed.Recent, seed.Guests, seed.Orders)
+	}
 	if o.Faults {
 		fmt.Fprintln(env.Stderr, "Faults on: the store answers 429 above 8 requests/s, 10% random 5xx, and one batch is applied but answered with 504.")
 	}
@@ -167,6 +184,8 @@ func runDemo(ctx context.Context, env *cliEnv, o *demoOptions) error {
 	fmt.Fprintf(&b, "  %s status --config %s\n", cb, rel(cfgPath))
 	fmt.Fprintf(&b, "  %s export welcome --config %s --out -\n", cb, rel(cfgPath))
 	fmt.Fprintf(&b, "  %s demo --reset --faults      (the same with a misbehaving store)\n", cb)
+	fmt.Fprintf(&b, "  %s sandbox --data %s   (the store again, with its demo customers and orders,\n", cb, rel(storePath))
+	fmt.Fprintf(&b, "      at the configuration's store.url: try welcome and win-back jobs, see '%s help sandbox')\n", cb)
 	fmt.Fprintf(&b, "\nFor a real store: copy %s, set store.url and your REST API key\n", rel(cfgPath))
 	fmt.Fprintf(&b, "(COUPONBRIDGE_STORE_KEY, COUPONBRIDGE_STORE_SECRET), switch mail.transport to smtp,\n")
 	fmt.Fprintf(&b, "and begin with: %s issue --config FILE --campaign welcome --recipients LIST.csv --dry-run\n", cb)

@@ -19,6 +19,7 @@ type reportOptions struct {
 	Format string
 	Out    string
 	Sync   bool
+	Wide   bool
 }
 
 // AddFlags registers the flags of report.
@@ -26,6 +27,7 @@ func (o *reportOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Format, "format", "table", "output `FORMAT`: "+strings.Join(campaign.ReportFormats(), ", "))
 	fs.StringVarP(&o.Out, "out", "o", "", "write the report to `FILE` instead of standard output")
 	fs.BoolVar(&o.Sync, "sync", false, "sync with the store first (see 'couponbridge sync')")
+	fs.BoolVar(&o.Wide, "wide", false, "table: every column (about 220 characters wide) instead of the 100-column summary")
 }
 
 // reportCommand shows what each campaign brought.
@@ -34,7 +36,7 @@ func reportCommand() *command {
 	return &command{
 		Name:    "report",
 		Summary: "Show what campaigns brought: redemptions, orders, revenue, discount cost",
-		Usage: `couponbridge report [CAMPAIGN] [--format table|csv|json|html] [--out FILE] [--sync]
+		Usage: `couponbridge report [CAMPAIGN] [--format table|csv|json|html] [--wide] [--out FILE] [--sync]
 
 For one campaign or all of them: codes issued, emailed and failed, codes
 redeemed and the redemption rate (redeemed ÷ emailed; ÷ issued for
@@ -44,6 +46,12 @@ their revenue (order totals), the discount the codes gave, and the median
 days from email to redemption; also uses given back, expired, deleted or
 changed in the store, pruned and reminded codes.
 
+The table fits 100 columns: the main figures, then a line per campaign
+with the others and the last sync; --wide shows every figure as a column.
+Times are shown in the store's time zone (2026-03-19 09:00 CET), amounts
+with the store's currency even before the first order; csv and json give
+times in RFC 3339.
+
 The figures come from the ledger as of the last 'couponbridge sync' (or
 --sync, which like sync waits up to 10 minutes, or --wait, for another
 couponbridge process that holds the ledger). --format html writes one
@@ -52,15 +60,20 @@ codes issued and redeemed per day), best with --out.
 
 Examples:
   couponbridge report
+  couponbridge report --wide
   couponbridge report welcome-2026 --sync --format html --out welcome.html`,
 		Flags: o.AddFlags,
 		Run: func(ctx context.Context, env *cliEnv, args []string) error {
 			if !slices.Contains(campaign.ReportFormats(), o.Format) {
 				return usageErrorf("--format must be one of %s, got %q", strings.Join(campaign.ReportFormats(), ", "), o.Format)
 			}
+			if o.Wide && o.Format != "table" {
+				return usageErrorf("--wide is for --format table (csv, json and html always have every column)")
+			}
 			var (
-				l   *campaign.Ledger
-				loc *time.Location
+				l        *campaign.Ledger
+				loc      *time.Location
+				currency string
 			)
 			if o.Sync {
 				d, err := openTrackingWait(ctx, env, cronLedgerWait)
@@ -68,7 +81,7 @@ Examples:
 					return err
 				}
 				defer d.Close()
-				l, loc = d.ledger, d.cfg.Store.Location()
+				l, loc, currency = d.ledger, d.cfg.Store.Location(), d.cfg.Store.Currency
 				names, err := campaignNames(ctx, l, "report", args)
 				if err != nil {
 					return err
@@ -85,6 +98,7 @@ Examples:
 					return err
 				}
 				defer l.Close()
+				currency = configuredCurrency(env)
 			}
 			names, err := campaignNames(ctx, l, "report", args)
 			if err != nil {
@@ -98,8 +112,13 @@ Examples:
 			if err != nil {
 				return err
 			}
+			rep.SetStoreCurrency(currency)
 			var buf bytes.Buffer
-			if err := campaign.WriteReport(&buf, rep, o.Format); err != nil {
+			write := func() error { return campaign.WriteReport(&buf, rep, o.Format) }
+			if o.Wide {
+				write = func() error { return campaign.WriteReportWideTable(&buf, rep) }
+			}
+			if err := write(); err != nil {
 				return err
 			}
 			if o.Out == "" {
@@ -116,4 +135,17 @@ Examples:
 			return nil
 		},
 	}
+}
+
+// configuredCurrency is the store's currency from the configuration, or ""
+// when the ledger was named with --ledger and no configuration is read.
+func configuredCurrency(env *cliEnv) string {
+	if env.global != nil && env.global.changed("ledger") {
+		return ""
+	}
+	cfg, err := env.loadConfig()
+	if err != nil {
+		return ""
+	}
+	return cfg.Store.Currency
 }

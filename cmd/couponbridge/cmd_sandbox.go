@@ -27,6 +27,7 @@ type sandboxOptions struct {
 	Latency     time.Duration
 	ItemLatency time.Duration
 	Seed        int64
+	SeedDemo    bool
 }
 
 // AddFlags registers the sandbox flags.
@@ -41,7 +42,8 @@ func (o *sandboxOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&o.ErrorRatio, "error-ratio", 0, "share of requests (0..1) answered with a random 502, 503 or 504")
 	fs.DurationVar(&o.Latency, "latency", 0, "delay every request by this `DURATION`")
 	fs.DurationVar(&o.ItemLatency, "item-latency", 0, "delay every batch item by this `DURATION` (a real store takes ~12ms)")
-	fs.Int64Var(&o.Seed, "seed", 1, "seed of the random faults, for repeatable runs")
+	fs.Int64Var(&o.Seed, "seed", 1, "seed of the random faults and of --seed-demo's people, for repeatable runs")
+	fs.BoolVar(&o.SeedDemo, "seed-demo", false, "fill an empty store with demo customers and orders, so that welcome and win-back jobs find people")
 }
 
 func (o *sandboxOptions) validate() error {
@@ -64,7 +66,7 @@ func sandboxCommand() *command {
 	return &command{
 		Name:    "sandbox",
 		Summary: "Serve a WooCommerce-compatible sandbox store for trying couponbridge",
-		Usage: `couponbridge sandbox [--listen ADDRESS] [--data FILE] [fault flags]
+		Usage: `couponbridge sandbox [--listen ADDRESS] [--data FILE] [--seed-demo] [fault flags]
 
 Serves a sandbox store that answers the WooCommerce REST API the way a real
 WooCommerce 11 store does (coupons, customers, orders, analytics), so that
@@ -73,12 +75,25 @@ WooCommerce only accepts OAuth 1.0a: point the configuration at it with
 auth_mode oauth1 (or auto). It prints the URL, the API key and secret and a
 configuration snippet, and runs until interrupted (Ctrl-C).
 
+A new store has no customers and no orders. --seed-demo fills an empty
+one (a --data file that already holds customers or orders is left as it
+is) with demo people whose dates are counted back from now: 12 sign-ups of
+the last 6 days without an order and 3 who already bought (a
+cash-on-delivery order still processing, a bank transfer on hold, a guest
+order placed before registering: a welcome job that skips paying
+customers leaves them out), 20 customers whose last order is 2 to 12
+months old (6 of them 61 to 89 days, inside the default win-back window),
+10 who bought in the last 30 days and 8 guest buyers. The same --seed
+gives the same people. A new_customers job with lookback: 168h and an
+inactive_customers job then find people at once.
+
 The fault flags make it misbehave like real hosts: --rate-limit answers 429
 above a request rate, --error-ratio answers random 5xx, --latency and
 --item-latency slow it down.
 
 Examples:
   couponbridge sandbox
+  couponbridge sandbox --seed-demo --data sandbox.json
   couponbridge sandbox --listen 127.0.0.1:9000 --data sandbox.json --rate-limit 5 --item-latency 12ms`,
 		Flags: o.AddFlags,
 		Run: func(ctx context.Context, env *cliEnv, args []string) error {
@@ -112,6 +127,21 @@ func runSandbox(ctx context.Context, env *cliEnv, o *sandboxOptions) error {
 	if err := store.LoadError(); err != nil {
 		return fmt.Errorf("sandbox: loading --data %s: %w", o.DataFile, err)
 	}
+	seeded := ""
+	if o.SeedDemo {
+		sum, ok, err := store.SeedDemo(time.Now(), o.Seed)
+		switch {
+		case err != nil:
+			return fmt.Errorf("sandbox: --seed-demo: %w", err)
+		case ok:
+			seeded = "\n" + demoSeedText(sum)
+			if err := store.Save(); err != nil {
+				return fmt.Errorf("sandbox: saving %s: %w", o.DataFile, err)
+			}
+		default:
+			seeded = "\n  demo data: not added, the store already has customers or orders\n"
+		}
+	}
 	store.SetFaults(wootest.Faults{
 		RateLimitRPS: o.RateLimit, RetryAfter: o.RetryAfter, ErrorRatio: o.ErrorRatio,
 		Latency: o.Latency, ItemLatency: o.ItemLatency, Seed: o.Seed,
@@ -133,7 +163,7 @@ func runSandbox(ctx context.Context, env *cliEnv, o *sandboxOptions) error {
   secret:    %s
   auth:      OAuth 1.0a (plain HTTP; Basic and query keys need HTTPS, as on a real store)
   data:      %s
-
+%s
 Configuration snippet (couponbridge.yaml):
 store:
   url: %s
@@ -142,7 +172,7 @@ store:
   consumer_secret: %s
 
 Press Ctrl-C to stop.
-`, url, url, wootest.DefaultKey, wootest.DefaultSecret, dataDescription(o.DataFile), url, wootest.DefaultKey, wootest.DefaultSecret)
+`, url, url, wootest.DefaultKey, wootest.DefaultSecret, dataDescription(o.DataFile), seeded, url, wootest.DefaultKey, wootest.DefaultSecret)
 	env.Logger.Info("sandbox: serving", "url", url, "batch_limit", o.BatchLimit, "rate_limit", o.RateLimit,
 		"error_ratio", o.ErrorRatio, "latency", o.Latency, "item_latency", o.ItemLatency, "data", o.DataFile)
 
@@ -175,4 +205,13 @@ func dataDescription(path string) string {
 		return "in memory (use --data FILE to keep it)"
 	}
 	return path
+}
+
+// demoSeedText says what --seed-demo put into the store and which jobs
+// find whom.
+func demoSeedText(s wootest.DemoSeed) string {
+	return fmt.Sprintf(`  demo data: %d customers and %d guest buyers, %d orders:
+    %d new sign-ups without an order and %d who already bought (welcome: new_customers, lookback: 168h)
+    %d whose last order is 2 to 12 months old (win-back: inactive_customers), %d recent buyers
+`, s.NewSignups+s.NewBuyers+s.Lapsed+s.Recent, s.Guests, s.Orders, s.NewSignups, s.NewBuyers, s.Lapsed, s.Recent)
 }

@@ -478,7 +478,7 @@ func writeStatusTable(w io.Writer, reports []campaignStatus, loc *time.Location,
 			kind = "export"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", s.Campaign, kind, s.Total, s.Done(), s.Pending(),
-			s.Count(campaign.StateUnconfirmed), s.Failed(), s.CreatedAt.In(loc).Format("2006-01-02 15:04 MST"))
+			s.Count(campaign.StateUnconfirmed), s.Failed(), s.CreatedAt.In(loc).Format(campaign.HumanTimeLayout))
 	}
 	tw.Flush()
 	for _, r := range reports {
@@ -496,7 +496,7 @@ func writeStatusTable(w io.Writer, reports []campaignStatus, loc *time.Location,
 			tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "  STAGE\tAT\tERROR")
 			for _, se := range r.StageErrors {
-				fmt.Fprintf(tw, "  %s\t%s\t%s\n", se.Stage, se.At.In(loc).Format("2006-01-02 15:04 MST"), oneLine(se.Error))
+				fmt.Fprintf(tw, "  %s\t%s\t%s\n", se.Stage, se.At.In(loc).Format(campaign.HumanTimeLayout), oneLine(se.Error))
 			}
 			tw.Flush()
 		}
@@ -528,7 +528,7 @@ func writeStatusTable(w io.Writer, reports []campaignStatus, loc *time.Location,
 			tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "  EMAIL\tCODE\tCOUPON\tSINCE")
 			for _, is := range r.Unconfirmed {
-				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", is.Email, is.Code, couponIDText(is.CouponID), is.UpdatedAt.In(loc).Format("2006-01-02 15:04 MST"))
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", is.Email, is.Code, couponIDText(is.CouponID), is.UpdatedAt.In(loc).Format(campaign.HumanTimeLayout))
 			}
 			tw.Flush()
 		}

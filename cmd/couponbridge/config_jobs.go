@@ -386,7 +386,13 @@ func (c *Config) jobs(d jobDeps) ([]campaign.Job, map[string][]string, error) {
 			errs = append(errs, fmt.Errorf("job %s: unknown source type %q", name, s.Type))
 			continue
 		}
-		out = append(out, campaign.Job{Name: name, Campaign: camp, Schedule: sched, Source: src, Rules: rules})
+		job := campaign.Job{Name: name, Campaign: camp, Schedule: sched, Source: src, Rules: rules}
+		if rules.SkipPaying {
+			// Paid as the tool means it (processing, completed, on-hold), by
+			// user id and billing email, not is_paying_customer.
+			job.Paid = &campaign.PaidCheck{Orders: d.client.Orders}
+		}
+		out = append(out, job)
 	}
 	return out, topics, errors.Join(errs...)
 }

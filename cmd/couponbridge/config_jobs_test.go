@@ -109,6 +109,9 @@ func TestJobsConfigLoadsWithDefaultsAndResolvedPaths(t *testing.T) {
 	if r := byName["welcome"].Rules; r.MaxPerRun != 50 || r.MaxPerDay != 200 || !r.SkipPaying {
 		t.Errorf("welcome rules = %+v", r)
 	}
+	if byName["welcome"].Paid == nil || wb.Paid != nil {
+		t.Errorf("paid check: welcome %v, winback %v; want one for the job that skips paying customers only", byName["welcome"].Paid, wb.Paid)
+	}
 	if byName["welcome"].Campaign.Name != "welcome" || byName["welcome"].Campaign.Mail.Templates == nil {
 		t.Errorf("welcome campaign = %+v, want the configured campaign with templates", byName["welcome"].Campaign)
 	}

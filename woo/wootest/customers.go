@@ -118,12 +118,15 @@ func (s *Store) userIDByEmail(email string) int64 {
 	return 0
 }
 
-// isPaying reports whether the user has a paid (processing or completed)
-// order. Caller holds s.mu.
+// isPaying is WooCommerce's is_paying_customer: set by payment_complete()
+// or an order reaching completed, never by a processing cash-on-delivery or
+// bank-transfer order; an order placed as a guest before registering does
+// not count either (it has no customer id). The sandbox takes "was
+// completed once" for it. Caller holds s.mu.
 func (s *Store) isPaying(userID int64) bool {
 	for _, id := range s.db.orderIDs {
 		o := s.db.Orders[id]
-		if o.CustomerID == userID && o.DatePaid != nil {
+		if o.CustomerID == userID && o.DateCompleted != nil {
 			return true
 		}
 	}

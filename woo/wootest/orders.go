@@ -415,6 +415,7 @@ func (s *Store) listOrders(q *request) response {
 	if err != nil {
 		return fail(err)
 	}
+	search := strings.ToLower(strings.TrimSpace(q.str("search")))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var list []*order
@@ -430,6 +431,8 @@ func (s *Store) listOrders(q *request) response {
 		case len(include) > 0 && !slices.Contains(include, o.ID):
 			continue
 		case !window.contains(o.DateCreated, o.DateModified):
+			continue
+		case search != "" && !orderMatchesSearch(o, search):
 			continue
 		}
 		list = append(list, o)
@@ -569,4 +572,24 @@ func (s *Store) updateOrderRoute(q *request, id int64) response {
 	}
 	s.persistLocked()
 	return ok(http.StatusOK, s.orderJSON(o, q.baseURL))
+}
+
+// orderMatchesSearch is wc_order_search: the whole term (not split into
+// words, unlike a post search), as a case-insensitive substring of the
+// billing address (email and names) or an item's name, or the order id.
+func orderMatchesSearch(o *order, term string) bool {
+	if strconv.FormatInt(o.ID, 10) == term {
+		return true
+	}
+	fields := []string{o.Billing.Email, o.Billing.FirstName, o.Billing.LastName,
+		o.Billing.FirstName + " " + o.Billing.LastName}
+	for _, l := range o.LineItems {
+		fields = append(fields, l.Name)
+	}
+	for _, f := range fields {
+		if strings.Contains(strings.ToLower(f), term) {
+			return true
+		}
+	}
+	return false
 }
