@@ -115,7 +115,7 @@ func TestRecipientReaderHeaderErrorsAreFatal(t *testing.T) {
 	}{
 		{"empty file", "", "list.csv: empty file"},
 		{"only a BOM", "\xef\xbb\xbf", "list.csv: empty file"},
-		{"no email column", "mail,name\na@x.com,A\n", `list.csv line 1: no email column (header has "mail", "name")`},
+		{"no email column", "phone,name\na@x.com,A\n", `list.csv line 1: no email column (header has "phone", "name")`},
 		{"duplicate column", "email,City,first_name, city \n", `list.csv line 1: columns 2 ("City") and 4 ("city") both mean "city"`},
 		{"two email aliases", "Email,E-mail\n", `columns 1 ("Email") and 2 ("E-mail") both mean "email"`},
 		{"header after blank lines", "\n\nname\n", "list.csv line 3: no email column"},
