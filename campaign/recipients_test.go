@@ -308,6 +308,7 @@ func FuzzRecipientReader(f *testing.F) {
 	f.Add([]byte("\xef\xbb\xbfE-Mail;Name\r\n\"x@y.com\";\"a;b\"\r\nx@y.com;dup\r\n"), uint32(0), byte(';'))
 	f.Add([]byte("email\nBob <bob@x.com>\nb@y\n\"unterminated\n"), uint32(0), byte('"'))
 	f.Add([]byte("email,x\na@b.com,x\"y\n,\n\n"), uint32(0), byte(','))
+	f.Add([]byte("E-Mail;Vorname;Name\na@example.com;Anna;Anna\u00a0M\u00fcller \nb@example.com;;\u0085Bernd\tBraun\n"), uint32(0), byte(' '))
 	f.Add([]byte("email,note\na@example.com,\nb@example.com,x\n"), uint32(MaxRecordBytes-16), byte('n'))
 	f.Add([]byte("email,note\na@example.com,\nb@example.com,x\n"), uint32(MaxRecordBytes+1), byte('n'))
 	f.Add([]byte("email,note\na@example.com,\"\nb@example.com,x\"\n"), uint32(2*MaxRecordBytes), byte('\n'))
