@@ -75,6 +75,11 @@ type MailPace struct {
 	// cap); a run does not wait for a cap: what is over it waits for a
 	// later run.
 	PerHour, PerDay int
+	// SentLastHour and SentLastDay count messages already sent in the last
+	// hour and day (Ledger.SendsSince), which the caps count too; SentKnown
+	// says whether they were looked up.
+	SentLastHour, SentLastDay int
+	SentKnown                 bool
 }
 
 // MaxPlanRejects bounds Plan.Rejects; Plan.Rejected has the full count.
@@ -209,14 +214,14 @@ func DryRun(ctx context.Context, ledger *Ledger, c Campaign, src RecipientSource
 // EstimateMail adds the email part to the plan's estimate: DryRun does not
 // know the mail sender. The emails go out after the store part, at m.Rate
 // or, without a rate, as fast as m.Connections hand messages over; what the
-// hourly and daily caps hold back waits for a later run (assuming nothing
-// went out in the last hour or day: what did counts against the caps too).
+// hourly and daily caps hold back, counting what went out in the last hour
+// and day, waits for a later run.
 func (p *Plan) EstimateMail(m MailPace) {
 	p.Mail = m
 	p.MailThisRun, p.MailHeld = p.Emails, 0
-	for _, limit := range []int{m.PerHour, m.PerDay} {
-		if limit > 0 && p.MailThisRun > limit {
-			p.MailThisRun = limit
+	for _, c := range []struct{ limit, sent int }{{m.PerHour, m.SentLastHour}, {m.PerDay, m.SentLastDay}} {
+		if c.limit > 0 {
+			p.MailThisRun = min(p.MailThisRun, max(c.limit-c.sent, 0))
 		}
 	}
 	p.MailHeld = p.Emails - p.MailThisRun

@@ -43,6 +43,8 @@ func TestDryRunEstimatesTheEmailPartAtTheMailRate(t *testing.T) {
 		{"no rate: the connections", 3000, MailPace{Connections: 4}, 188 * time.Second, 3000, 0, 188*time.Second + store},
 		{"hourly cap", 3000, MailPace{Rate: 5, Connections: 2, PerHour: 500}, 100 * time.Second, 500, 2500, 100*time.Second + store},
 		{"daily cap under the hourly", 3000, MailPace{Rate: 5, Connections: 2, PerHour: 500, PerDay: 200}, 40 * time.Second, 200, 2800, 40*time.Second + store},
+		{"sends of the last hour and day count", 3000, MailPace{Rate: 5, Connections: 2, PerHour: 500, PerDay: 2000, SentLastHour: 120, SentLastDay: 1700, SentKnown: true}, 60 * time.Second, 300, 2700, 60*time.Second + store},
+		{"the hourly cap used up", 3000, MailPace{Rate: 5, Connections: 2, PerHour: 500, SentLastHour: 600, SentLastDay: 600, SentKnown: true}, 0, 0, 3000, store},
 		{"under the caps", 300, MailPace{Rate: 5, Connections: 2, PerHour: 500, PerDay: 2000}, time.Minute, 300, 0, time.Minute + store},
 		{"outbox", 3000, MailPace{Outbox: true}, 0, 3000, 0, store},
 		{"no emails", 0, MailPace{Rate: 5, Connections: 2}, 0, 0, 0, store},

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -326,7 +327,7 @@ func dryRunIssue(ctx context.Context, env *cliEnv, cfg *Config, camp campaign.Ca
 		return err
 	}
 	if !camp.ExportOnly {
-		plan.EstimateMail(cfg.Mail.pace())
+		plan.EstimateMail(cfg.Mail.pace(ctx, ledger, time.Now()))
 	}
 	return printPlan(env.Stdout, plan, camp)
 }

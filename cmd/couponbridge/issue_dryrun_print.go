@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -10,12 +11,32 @@ import (
 )
 
 // pace is what the dry run needs of the mail settings to estimate the
-// email part of a run.
-func (m *MailConfig) pace() campaign.MailPace {
+// email part of a run, with what the ledger (nil: none yet) says went out
+// in the last hour and day when there are caps. A ledger that cannot say
+// leaves SentKnown false: the estimate is still worth printing.
+func (m *MailConfig) pace(ctx context.Context, ledger *campaign.Ledger, now time.Time) campaign.MailPace {
 	if m.Transport == "outbox" {
 		return campaign.MailPace{Outbox: true}
 	}
-	return campaign.MailPace{Rate: m.SMTP.Rate, Connections: m.SMTP.Connections, PerHour: m.SMTP.PerHour, PerDay: m.SMTP.PerDay}
+	mp := campaign.MailPace{Rate: m.SMTP.Rate, Connections: m.SMTP.Connections, PerHour: m.SMTP.PerHour, PerDay: m.SMTP.PerDay}
+	if mp.PerHour == 0 && mp.PerDay == 0 {
+		return mp
+	}
+	if ledger == nil {
+		mp.SentKnown = true
+		return mp
+	}
+	at, err := ledger.SendsSince(ctx, now.Add(-capHistory))
+	if err != nil {
+		return mp
+	}
+	mp.SentKnown, mp.SentLastDay = true, len(at)
+	for _, t := range at {
+		if !t.Before(now.Add(-time.Hour)) {
+			mp.SentLastHour++
+		}
+	}
+	return mp
 }
 
 // printPlanColumns writes which column of the recipient list became what:
@@ -78,8 +99,16 @@ func printPlanCaps(w io.Writer, p *campaign.Plan) {
 	if p.Mail.PerDay > 0 {
 		caps = append(caps, fmt.Sprintf("%d a day", p.Mail.PerDay))
 	}
-	fmt.Fprintf(w, "Mail caps:\t%s: %d go out in this run, %d wait for a later run (fewer go out if some went in the last hour or day)\n",
-		strings.Join(caps, ", "), p.MailThisRun, p.MailHeld)
+	m := p.Mail
+	var sent string
+	switch {
+	case !m.SentKnown:
+		sent = " (fewer go out if some went in the last hour or day: the ledger could not say)"
+	case m.SentLastDay > 0:
+		sent = fmt.Sprintf(" (%d sent in the last hour, %d in the last day)", m.SentLastHour, m.SentLastDay)
+	}
+	fmt.Fprintf(w, "Mail caps:\t%s: %d go out in this run, %d wait for a later run%s\n",
+		strings.Join(caps, ", "), p.MailThisRun, p.MailHeld, sent)
 }
 
 // planEstimate says how long the whole run would take, and its parts:

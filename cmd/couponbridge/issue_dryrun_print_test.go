@@ -38,7 +38,8 @@ func TestDryRunPrintsColumnsAndEstimatesTheWholeRun(t *testing.T) {
 		plan *campaign.Plan
 	}{
 		{"dryrun-smtp.golden", goldenPlan(campaign.MailPace{Rate: 5, Connections: 2})},
-		{"dryrun-capped.golden", goldenPlan(campaign.MailPace{Rate: 5, Connections: 2, PerHour: 500, PerDay: 2000})},
+		{"dryrun-capped.golden", goldenPlan(campaign.MailPace{Rate: 5, Connections: 2, PerHour: 500, PerDay: 2000, SentLastHour: 120, SentLastDay: 900, SentKnown: true})},
+		{"dryrun-capped-unknown.golden", goldenPlan(campaign.MailPace{Rate: 5, Connections: 2, PerDay: 2000})},
 		{"dryrun-outbox.golden", goldenPlan(campaign.MailPace{Outbox: true})},
 	}
 	for _, tt := range tests {
@@ -79,5 +80,32 @@ func TestIssueDryRunSaysWhichColumnBecameWhat(t *testing.T) {
 		if !strings.Contains(r.stdout, w) {
 			t.Errorf("want %q in the plan, got:\n%s", w, r.stdout)
 		}
+	}
+}
+
+func TestDryRunMailCapsCountWhatTheLedgerSentRecently(t *testing.T) {
+	s := newSandboxSetup(t)
+	list := s.writeList(t, "list.csv", testList)
+	wantCode(t, s.run(t, t.Context(), "issue", "--campaign", "welcome", "--recipients", list), exitOK)
+	ledger, err := campaign.OpenLedgerReadOnly(t.Context(), s.path("ledger.db"), discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ledger.Close()
+	m := &MailConfig{Transport: "smtp", SMTP: SMTPConfig{Rate: 5, Connections: 2, PerHour: 2, PerDay: 10}}
+	now := time.Now()
+	got := m.pace(t.Context(), ledger, now)
+	want := campaign.MailPace{Rate: 5, Connections: 2, PerHour: 2, PerDay: 10, SentLastHour: 3, SentLastDay: 3, SentKnown: true}
+	if got != want {
+		t.Errorf("pace = %+v, want %+v (the 3 emails of the run)", got, want)
+	}
+	later := m.pace(t.Context(), ledger, now.Add(2*time.Hour))
+	if later.SentLastHour != 0 || later.SentLastDay != 3 {
+		t.Errorf("two hours later: %d in the last hour, %d in the day; want 0 and 3", later.SentLastHour, later.SentLastDay)
+	}
+	p := &campaign.Plan{Emails: 5}
+	p.EstimateMail(later)
+	if p.MailThisRun != 2 || p.MailHeld != 3 {
+		t.Errorf("two hours later, 5 emails under caps of 2 an hour and 10 a day with 3 sent: %d this run, %d held; want 2 and 3", p.MailThisRun, p.MailHeld)
 	}
 }
