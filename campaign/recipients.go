@@ -62,10 +62,11 @@ const MaxRecordBytes = 64 << 10
 // exports ("E-Mail", "Vorname", "Prénom", "Nama depan", "billing_email"; see
 // columnAliases). First and last name are optional; a full-name column
 // ("Name", WooCommerce Analytics' customer report) is split at its first
-// space where they are missing. Columns returns what each column became;
-// every other named column becomes a template field named in lower_snake case. The reader accepts a UTF-8 byte order mark, CRLF line ends,
-// ',' ';' or tab as the delimiter (chosen from the header line, or from an
-// Excel "sep=;" first line), quoted fields and blank lines.
+// space where they are missing. Every other named column becomes a template
+// field named in lower_snake case; Columns says what each column became.
+// The reader accepts a UTF-8 byte order mark, CRLF line ends, ',' ';' or
+// tab as the delimiter (chosen from the header line, or from an Excel
+// "sep=;" first line), quoted fields and blank lines.
 //
 // Every data row yields exactly one Recipient or one Reject; blank rows (no
 // field with any content) are skipped. Line numbers are physical lines of the
