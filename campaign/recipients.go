@@ -42,14 +42,6 @@ type Reject struct {
 // String returns "line N: reason".
 func (r Reject) String() string { return "line " + strconv.Itoa(r.Line) + ": " + r.Reason }
 
-// Header names with a meaning of their own; every other column becomes a
-// template field. The aliases are what spreadsheet exports commonly write.
-var (
-	emailHeaders = []string{"email", "e_mail", "email_address", "e_mail_address"}
-	firstHeaders = []string{"first_name", "firstname"}
-	lastHeaders  = []string{"last_name", "lastname"}
-)
-
 // sniffLimit is how much of the header line is looked at to pick the
 // delimiter; it is also the size of the read buffer.
 const sniffLimit = 64 << 10
@@ -64,12 +56,17 @@ const MaxRecordBytes = 64 << 10
 // RecipientReader reads a recipient list in CSV, one row at a time, so that a
 // list of millions of rows never sits in memory.
 //
-// The file needs a header row with an email column (names are matched case-
-// insensitively after trimming; "E-Mail" works). first_name and last_name are
-// optional; every other named column becomes a template field named in
-// lower_snake case. The reader accepts a UTF-8 byte order mark, CRLF line ends,
-// ',' ';' or tab as the delimiter (chosen from the header line, or from an
-// Excel "sep=;" first line), quoted fields and blank lines.
+// The file needs a header row with an email column. Headers are matched
+// ignoring case, accents, spaces and punctuation, in the common spellings of
+// English, German, French, Spanish, Indonesian and Dutch and of WooCommerce's
+// exports ("E-Mail", "Vorname", "Prénom", "Nama depan", "billing_email"; see
+// columnAliases). First and last name are optional; a full-name column
+// ("Name", WooCommerce Analytics' customer report) is split at its first
+// space where they are missing. Every other named column becomes a template
+// field named in lower_snake case; Columns says what each column became.
+// The reader accepts a UTF-8 byte order mark, CRLF line ends, ',' ';' or
+// tab as the delimiter (chosen from the header line, or from an Excel
+// "sep=;" first line), quoted fields and blank lines.
 //
 // Every data row yields exactly one Recipient or one Reject; blank rows (no
 // field with any content) are skipped. Line numbers are physical lines of the
@@ -91,6 +88,8 @@ type RecipientReader struct {
 	emailCol int
 	firstCol int // -1 when absent
 	lastCol  int // -1 when absent
+	nameCol  int // a full name split in two; -1 when absent
+	uses     []ColumnUse
 	extra    []int
 	fields   []string // normalized names of extra, in column order
 
@@ -154,7 +153,7 @@ func NewRecipientReader(r io.Reader, name string) (*RecipientReader, error) {
 		cr:       cr,
 		bound:    bound,
 		pre:      pre,
-		emailCol: -1, firstCol: -1, lastCol: -1,
+		emailCol: -1, firstCol: -1, lastCol: -1, nameCol: -1,
 		seen:   make(map[uint64]uint32),
 		seed:   maphash.MakeSeed(),
 		offset: offset,
@@ -353,26 +352,21 @@ func normalizeHeader(h string) string {
 	return b.String()
 }
 
-// readHeader checks the header row; on error it returns the column concerned
-// when there is one.
+// readHeader checks the header row and decides what each column is used
+// for (see columnAliases); on error it returns the column concerned when
+// there is one.
 func (rr *RecipientReader) readHeader(rec []string) (string, error) {
 	rr.header = make([]string, len(rec))
 	rr.columns = make([]string, len(rec))
 	firstCol := map[string]int{}
+	type pick struct{ col, rank int }
+	picks := map[ColumnRole]pick{}
 	for i, h := range rec {
 		if !utf8.ValidString(h) {
 			return "", fmt.Errorf("header of column %d is not valid UTF-8 (save the file as UTF-8)", i+1)
 		}
 		rr.header[i] = strings.TrimSpace(h)
 		name := normalizeHeader(h)
-		switch {
-		case isOneOf(emailHeaders, name):
-			name = "email"
-		case isOneOf(firstHeaders, name):
-			name = "first_name"
-		case isOneOf(lastHeaders, name):
-			name = "last_name"
-		}
 		rr.columns[i] = name
 		if name == "" {
 			// An unnamed column (often a trailing delimiter) cannot be a
@@ -383,31 +377,65 @@ func (rr *RecipientReader) readHeader(rec []string) (string, error) {
 			return rr.header[i], fmt.Errorf("columns %d (%q) and %d (%q) both mean %q; rename one", j+1, rr.header[j], i+1, rr.header[i], name)
 		}
 		firstCol[name] = i
-		switch name {
-		case "email":
-			rr.emailCol = i
-		case "first_name":
-			rr.firstCol = i
-		case "last_name":
-			rr.lastCol = i
+		a, ok := columnAliases[foldHeader(h)]
+		if !ok {
+			continue
+		}
+		switch p, seen := picks[a.role]; {
+		case !seen || a.rank < p.rank:
+			picks[a.role] = pick{i, a.rank}
+		case a.rank == p.rank:
+			j := p.col
+			return rr.header[i], fmt.Errorf("columns %d (%q) and %d (%q) both mean %q; rename one", j+1, rr.header[j], i+1, rr.header[i], roleName(a.role))
+		}
+	}
+	col := func(r ColumnRole) int {
+		if p, ok := picks[r]; ok {
+			return p.col
+		}
+		return -1
+	}
+	rr.emailCol, rr.firstCol, rr.lastCol = col(ColumnEmail), col(ColumnFirstName), col(ColumnLastName)
+	if rr.firstCol < 0 || rr.lastCol < 0 {
+		// With both names in columns of their own a full name has nothing
+		// to give: it stays a template field.
+		rr.nameCol = col(ColumnFullName)
+	}
+	rr.uses = make([]ColumnUse, len(rec))
+	for i, name := range rr.columns {
+		u := ColumnUse{Header: rr.header[i]}
+		switch i {
+		case rr.emailCol:
+			u.Role = ColumnEmail
+		case rr.firstCol:
+			u.Role = ColumnFirstName
+		case rr.lastCol:
+			u.Role = ColumnLastName
+		case rr.nameCol:
+			u.Role = ColumnFullName
+			switch {
+			case rr.firstCol >= 0:
+				u.Derives = "last name"
+			case rr.lastCol >= 0:
+				u.Derives = "first name"
+			default:
+				u.Derives = "first and last name"
+			}
 		default:
+			if name == "" {
+				u.Role = ColumnIgnored
+				break
+			}
+			u.Role, u.Field = ColumnField, name
 			rr.extra = append(rr.extra, i)
 			rr.fields = append(rr.fields, name)
 		}
+		rr.uses[i] = u
 	}
 	if rr.emailCol < 0 {
 		return "email", fmt.Errorf("no email column (header has %s)", quoteHeaderList(rr.header))
 	}
 	return "", nil
-}
-
-func isOneOf(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func quoteHeaderList(list []string) string {
@@ -422,11 +450,15 @@ func quoteHeaderList(list []string) string {
 func (rr *RecipientReader) Name() string { return rr.name }
 
 // Fields returns the names of the template fields, the columns other than
-// email, first_name and last_name, normalized to lower_snake, in column order.
+// the email, first name, last name and full name columns, normalized to
+// lower_snake, in column order.
 func (rr *RecipientReader) Fields() []string { return append([]string(nil), rr.fields...) }
 
 // Header returns the template field names; it is the same as Fields.
 func (rr *RecipientReader) Header() []string { return rr.Fields() }
+
+// Columns returns what each column of the header became, in column order.
+func (rr *RecipientReader) Columns() []ColumnUse { return append([]ColumnUse(nil), rr.uses...) }
 
 // RawHeader returns the header row as written in the file (trimmed), for a
 // rejects file whose rows carry the original fields.
@@ -519,6 +551,9 @@ func (rr *RecipientReader) parseRow(rec []string, line int) (Recipient, string) 
 	}
 	rr.seen[h] = uint32(min(line, 1<<32-1))
 	rcp := Recipient{Email: email, Line: line, FirstName: CleanName(field(rr.firstCol)), LastName: CleanName(field(rr.lastCol))}
+	if rr.nameCol >= 0 && (rcp.FirstName == "" || rcp.LastName == "") {
+		rcp.FirstName, rcp.LastName = splitFullName(CleanName(field(rr.nameCol)), rcp.FirstName, rcp.LastName)
+	}
 	if len(rr.extra) > 0 {
 		rcp.Fields = make(map[string]string, len(rr.extra))
 		for k, i := range rr.extra {

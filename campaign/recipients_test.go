@@ -115,7 +115,7 @@ func TestRecipientReaderHeaderErrorsAreFatal(t *testing.T) {
 	}{
 		{"empty file", "", "list.csv: empty file"},
 		{"only a BOM", "\xef\xbb\xbf", "list.csv: empty file"},
-		{"no email column", "mail,name\na@x.com,A\n", `list.csv line 1: no email column (header has "mail", "name")`},
+		{"no email column", "phone,name\na@x.com,A\n", `list.csv line 1: no email column (header has "phone", "name")`},
 		{"duplicate column", "email,City,first_name, city \n", `list.csv line 1: columns 2 ("City") and 4 ("city") both mean "city"`},
 		{"two email aliases", "Email,E-mail\n", `columns 1 ("Email") and 2 ("E-mail") both mean "email"`},
 		{"header after blank lines", "\n\nname\n", "list.csv line 3: no email column"},
@@ -308,6 +308,7 @@ func FuzzRecipientReader(f *testing.F) {
 	f.Add([]byte("\xef\xbb\xbfE-Mail;Name\r\n\"x@y.com\";\"a;b\"\r\nx@y.com;dup\r\n"), uint32(0), byte(';'))
 	f.Add([]byte("email\nBob <bob@x.com>\nb@y\n\"unterminated\n"), uint32(0), byte('"'))
 	f.Add([]byte("email,x\na@b.com,x\"y\n,\n\n"), uint32(0), byte(','))
+	f.Add([]byte("E-Mail;Vorname;Name\na@example.com;Anna;Anna\u00a0M\u00fcller \nb@example.com;;\u0085Bernd\tBraun\n"), uint32(0), byte(' '))
 	f.Add([]byte("email,note\na@example.com,\nb@example.com,x\n"), uint32(MaxRecordBytes-16), byte('n'))
 	f.Add([]byte("email,note\na@example.com,\nb@example.com,x\n"), uint32(MaxRecordBytes+1), byte('n'))
 	f.Add([]byte("email,note\na@example.com,\"\nb@example.com,x\"\n"), uint32(2*MaxRecordBytes), byte('\n'))

@@ -326,6 +326,9 @@ func dryRunIssue(ctx context.Context, env *cliEnv, cfg *Config, camp campaign.Ca
 	if err != nil {
 		return err
 	}
+	if !camp.ExportOnly {
+		plan.EstimateMail(cfg.Mail.pace(ctx, ledger, time.Now()))
+	}
 	return printPlan(env.Stdout, plan, camp)
 }
 
@@ -341,6 +344,7 @@ func printPlan(w io.Writer, p *campaign.Plan, camp campaign.Campaign) error {
 		if p.Suppressed > 0 {
 			fmt.Fprintf(tw, "Suppressed:\t%d recipients on the suppression list get nothing (couponbridge suppress list)\n", p.Suppressed)
 		}
+		printPlanColumns(tw, p.Columns)
 	}
 	if p.Unfinished > 0 {
 		fmt.Fprintf(tw, "Unfinished:\t%d rows of an earlier run to carry on\n", p.Unfinished)
@@ -350,13 +354,10 @@ func printPlan(w io.Writer, p *campaign.Plan, camp campaign.Campaign) error {
 	fmt.Fprintf(tw, "Sample codes:\t%s\n", strings.Join(p.SampleCodes, "  "))
 	fmt.Fprintf(tw, "Store requests:\t%d batch create + %d read-back, at most %g per second\n", p.CreateRequests, p.VerifyRequests, p.Rate)
 	if !p.ExportOnly {
-		fmt.Fprintf(tw, "Emails:\t%d\n", p.Emails)
+		fmt.Fprintf(tw, "Emails:\t%s\n", planEmails(p))
+		printPlanCaps(tw, p)
 	}
-	estimate := p.EstimatedDuration.String()
-	if p.EstimatedDuration < time.Second {
-		estimate = "under a second"
-	}
-	fmt.Fprintf(tw, "Estimated time:\t%s for the store part\n", estimate)
+	fmt.Fprintf(tw, "Estimated time:\t%s\n", planEstimate(p))
 	tw.Flush()
 	if p.Rejected > 0 {
 		fmt.Fprintf(&b, "\nRejected rows (%d", p.Rejected)
