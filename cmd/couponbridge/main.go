@@ -35,6 +35,7 @@ func commands() []*command {
 		lookupCommand(),
 		previewCommand(),
 		checkConfigCommand(),
+		doctorCommand(),
 		sandboxCommand(),
 		daemonCommand(),
 		runJobCommand(),
