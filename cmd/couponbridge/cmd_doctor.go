@@ -52,17 +52,23 @@ Example:
 			if err != nil {
 				return err
 			}
-			checks := runDoctor(ctx, cfg, doctorDeps{logger: env.Logger, now: time.Now})
-			failed := writeDoctorChecks(env.Stdout, checks)
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if failed > 0 {
-				return fmt.Errorf("%d of %d checks failed", failed, len(checks))
-			}
-			return nil
+			return runOnlineChecks(ctx, env, cfg)
 		},
 	}
+}
+
+// runOnlineChecks runs the doctor's checks, prints them, and fails when
+// one failed (doctor, check-config --online).
+func runOnlineChecks(ctx context.Context, env *cliEnv, cfg *Config) error {
+	checks := runDoctor(ctx, cfg, doctorDeps{logger: env.Logger, now: time.Now})
+	failed := writeDoctorChecks(env.Stdout, checks)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d checks failed", failed, len(checks))
+	}
+	return nil
 }
 
 // doctorCheck is the outcome of one check.

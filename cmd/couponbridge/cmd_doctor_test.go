@@ -184,3 +184,15 @@ func TestDoctorStopsAtAnUnreachableStore(t *testing.T) {
 		t.Errorf("want store reachable FAIL, no key checks, the mail server still checked:\n%v", r)
 	}
 }
+
+func TestCheckConfigOnlineRunsTheDoctorsChecks(t *testing.T) {
+	mail := startLoginSMTP(t)
+	cfg := writeConfig(t, doctorConfig(doctorStore(t), "ck_rw", "cs_rw", "EUR", mail.port, "wrong", "{days: 30}"))
+	r := runCLI(t, t.Context(), nil, "check-config", "--config", cfg)
+	wantCode(t, r, exitOK) // offline: the login is not tried
+	r = runCLI(t, t.Context(), nil, "check-config", "--online", "--config", cfg)
+	wantCode(t, r, exitError)
+	if !strings.Contains(r.stdout, "OK    key can write") || !strings.Contains(r.stdout, "FAIL  mail server") {
+		t.Errorf("want the online checks after the summary:\n%v", r)
+	}
+}
