@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -114,4 +115,55 @@ func TestGMTOffsetReadsNumbersAndStrings(t *testing.T) {
 	if _, off := time.Date(2026, 1, 1, 0, 0, 0, 0, fixed.Location()).Zone(); off != 5*3600+1800 {
 		t.Errorf("a fixed offset of 5.5 h gives %d s", off)
 	}
+}
+
+// scenarioStoreSettings reads the index and the currency, and checks that
+// the key may write with an empty batch that leaves the store as it was.
+func scenarioStoreSettings(t *testing.T, tg *contractTarget) {
+	site, _, err := tg.client.Settings.Site(t.Context())
+	if err != nil {
+		t.Fatalf("Site: %v", err)
+	}
+	if !slices.Contains(site.Namespaces, "wc/v3") {
+		t.Errorf("the index lists namespaces %v, want wc/v3 among them", site.Namespaces)
+	}
+	if site.TimezoneString != "" && site.Location().String() != site.TimezoneString {
+		t.Errorf("time zone %q is not known here (Location %s)", site.TimezoneString, site.Location())
+	}
+	cur, err := tg.client.Settings.Currency(t.Context())
+	if err != nil || len(cur) != 3 || strings.ToUpper(cur) != cur {
+		t.Errorf("Currency = %q, %v; want an ISO 4217 code", cur, err)
+	}
+	before, _, err := tg.client.Coupons.List(t.Context(), &woo.CouponListOptions{ListOptions: woo.ListOptions{PerPage: 1}, Status: "any"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tg.client.Settings.CheckWrite(t.Context()); err != nil {
+		t.Fatalf("CheckWrite with a read/write key: %v", err)
+	}
+	after, _, err := tg.client.Coupons.List(t.Context(), &woo.CouponListOptions{ListOptions: woo.ListOptions{PerPage: 1}, Status: "any"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(before) != len(after) || (len(after) > 0 && after[0].ID != before[0].ID) {
+		t.Errorf("CheckWrite changed the store's newest coupon: %v, then %v", before, after)
+	}
+}
+
+// FuzzSiteIndex decodes arbitrary REST indexes: no panic, and a decoded
+// site always has a time zone.
+func FuzzSiteIndex(f *testing.F) {
+	f.Add([]byte(`{"name":"Shop","timezone_string":"Europe/Berlin","gmt_offset":1,"namespaces":["wc/v3"]}`))
+	f.Add([]byte(`{"timezone_string":"","gmt_offset":"5.5"}`))
+	f.Add([]byte(`{"timezone_string":"Mars/Olympus","gmt_offset":"-12.75"}`))
+	f.Add([]byte(`{"gmt_offset":"1e308"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var site woo.Site
+		if json.Unmarshal(b, &site) != nil {
+			return
+		}
+		if site.Location() == nil {
+			t.Fatalf("%s: no location", b)
+		}
+	})
 }
