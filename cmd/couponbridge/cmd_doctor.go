@@ -173,6 +173,9 @@ func storeChecks(ctx context.Context, cfg *Config, d doctorDeps) []doctorCheck {
 		tz.Detail, tz.Fix = "not read: the store did not answer", "see store reachable"
 	case site.TimezoneString == cfg.Store.Timezone:
 		tz.OK, tz.Detail = true, site.TimezoneString
+	case site.TimezoneString == "" && fixedOffsetOf(cfg.Store.Location(), d.now()) == site.GMTOffset.Duration():
+		tz.OK = true
+		tz.Detail = fmt.Sprintf("the store uses a fixed offset (UTC%+g), as %s does all year", float64(site.GMTOffset), cfg.Store.Timezone)
 	case site.TimezoneString == "":
 		_, cfgOff := d.now().In(cfg.Store.Location()).Zone()
 		tz.Detail = fmt.Sprintf("the store uses a fixed offset (UTC%+g), store.timezone is %s (UTC%+g today)",
@@ -199,6 +202,18 @@ func storeChecks(ctx context.Context, cfg *Config, d doctorDeps) []doctorCheck {
 	}
 	out = append(out, cur)
 	return out
+}
+
+// fixedOffsetOf returns loc's offset from UTC when it is the same all year
+// around now (no summer time), else an impossible offset.
+func fixedOffsetOf(loc *time.Location, now time.Time) time.Duration {
+	y := now.In(loc).Year()
+	_, jan := time.Date(y, time.January, 1, 12, 0, 0, 0, loc).Zone()
+	_, jul := time.Date(y, time.July, 1, 12, 0, 0, 0, loc).Zone()
+	if jan != jul {
+		return 48 * time.Hour
+	}
+	return time.Duration(jan) * time.Second
 }
 
 // storeDetail is what the store answered, without the request's URL

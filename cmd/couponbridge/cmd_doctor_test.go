@@ -67,21 +67,28 @@ func (s *loginSession) Logout() error { return nil }
 
 // doctorStore is a sandbox in Berlin selling in EUR, with a read/write key
 // ck_rw/cs_rw and a read-only key ck_ro/cs_ro, over plain HTTP (OAuth 1.0a).
-func doctorStore(t *testing.T) string {
+func doctorStore(t *testing.T, opts ...wootest.StoreOption) string {
 	t.Helper()
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := wootest.NewStore(
+	store := wootest.NewStore(append([]wootest.StoreOption{
 		wootest.WithKey("ck_rw", "cs_rw", wootest.ReadWrite),
 		wootest.WithKey("ck_ro", "cs_ro", wootest.Read),
 		wootest.WithTimezone(berlin),
 		wootest.WithCurrency("EUR"),
-	)
+	}, opts...)...)
 	srv := httptest.NewServer(store)
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// doctorConfigIn is doctorConfig with a good key and login in time zone tz.
+func doctorConfigIn(t *testing.T, url, tz string) string {
+	mail := startLoginSMTP(t)
+	return strings.Replace(doctorConfig(url, "ck_rw", "cs_rw", "EUR", mail.port, "right", "{days: 30}"),
+		"timezone: Europe/Berlin", "timezone: "+tz, 1)
 }
 
 // doctorConfig is a configuration for the store at url with key/secret,
@@ -194,5 +201,25 @@ func TestCheckConfigOnlineRunsTheDoctorsChecks(t *testing.T) {
 	wantCode(t, r, exitError)
 	if !strings.Contains(r.stdout, "OK    key can write") || !strings.Contains(r.stdout, "FAIL  mail server") {
 		t.Errorf("want the online checks after the summary:\n%v", r)
+	}
+}
+
+func TestDoctorComparesTheStoresTimeZone(t *testing.T) {
+	india := wootest.WithTimezone(time.FixedZone("UTC+5:30", 5*3600+1800)) // WordPress's "UTC+5:30" choice
+	for _, tc := range []struct {
+		name, tz string
+		store    []wootest.StoreOption
+		want     string
+	}{
+		{"same zone", "Europe/Berlin", nil, "OK    store time zone    Europe/Berlin"},
+		{"another zone", "Europe/Paris", nil, "FAIL  store time zone    the store says Europe/Berlin, store.timezone is Europe/Paris (fix: set store.timezone: Europe/Berlin"},
+		{"a fixed offset equal all year", "Asia/Kolkata", []wootest.StoreOption{india}, "OK    store time zone    the store uses a fixed offset (UTC+5.5)"},
+		{"a fixed offset and summer time", "Europe/Berlin", []wootest.StoreOption{wootest.WithTimezone(time.FixedZone("UTC+1", 3600))}, "FAIL  store time zone    the store uses a fixed offset (UTC+1)"},
+	} {
+		cfg := writeConfig(t, doctorConfigIn(t, doctorStore(t, tc.store...), tc.tz))
+		r := runCLI(t, t.Context(), nil, "doctor", "--config", cfg)
+		if !strings.Contains(r.stdout, tc.want) {
+			t.Errorf("%s: want %q:\n%v", tc.name, tc.want, r)
+		}
 	}
 }
