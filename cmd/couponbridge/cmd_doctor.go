@@ -25,7 +25,8 @@ func doctorCommand() *command {
 		Usage: `couponbridge doctor [--config FILE]
 
 Contacts the store and the mail server as a real run would, and prints one
-line per check with OK or FAIL and, for a failure, how to fix it:
+line per check with OK or FAIL and, for a failure, how to fix it (SKIP:
+the store does not tell, compare by hand):
 
   store reachable      the WordPress REST index (/wp-json/) answers
   key valid            the consumer key and secret are accepted (a coupon list of one)
@@ -39,7 +40,7 @@ line per check with OK or FAIL and, for a failure, how to fix it:
                        already past fails)
 
 Nothing is written to the store, the mail server or the ledger. Exit code 0
-when every check passed, 1 when one failed, 2 when the configuration itself
+when no check failed, 1 when one failed, 2 when the configuration itself
 is invalid (see check-config).
 
 Example:
@@ -73,10 +74,13 @@ func runOnlineChecks(ctx context.Context, env *cliEnv, cfg *Config) error {
 
 // doctorCheck is the outcome of one check.
 type doctorCheck struct {
-	Name   string
-	OK     bool
-	Detail string // what was found
-	Fix    string // for a failure: what to do
+	Name string
+	OK   bool
+	// Skipped is a check the store gave no means to make: neither passed
+	// nor failed, shown as SKIP with what to compare by hand.
+	Skipped bool
+	Detail  string // what was found
+	Fix     string // for a failure: what to do
 }
 
 // doctorDeps are what the checks use besides the configuration.
@@ -139,6 +143,10 @@ func storeChecks(ctx context.Context, cfg *Config, d doctorDeps) []doctorCheck {
 	case woo.IsUnreachable(err):
 		reach.Detail = err.Error()
 		reach.Fix = "check store.url, that the shop is up, and that this machine can reach it (DNS, firewall, proxy)"
+	case woo.IsAuth(err):
+		// Security plugins close the index to visitors; the store answered.
+		reach.OK = true
+		reach.Detail = fmt.Sprintf("%s answers, but its REST index (/wp-json/) is closed to visitors (%s)", cfg.Store.URL, storeDetail(err))
 	case woo.IsNotFound(err):
 		reach.Detail = err.Error()
 		reach.Fix = "store.url must be the WordPress site's address (the REST API lives at /wp-json/); check that pretty permalinks are on"
@@ -169,6 +177,9 @@ func storeChecks(ctx context.Context, cfg *Config, d doctorDeps) []doctorCheck {
 
 	tz := doctorCheck{Name: "store time zone"}
 	switch {
+	case site == nil && reach.OK:
+		tz.Skipped, tz.Detail = true, "not read: the REST index is closed to visitors"
+		tz.Fix = "compare WordPress > Settings > General > Timezone with store.timezone (" + cfg.Store.Timezone + ") by hand"
 	case site == nil:
 		tz.Detail, tz.Fix = "not read: the store did not answer", "see store reachable"
 	case site.TimezoneString == cfg.Store.Timezone:
@@ -289,7 +300,10 @@ func writeDoctorChecks(w io.Writer, checks []doctorCheck) int {
 	failed := 0
 	for _, c := range checks {
 		status := "OK  "
-		if !c.OK {
+		switch {
+		case c.Skipped:
+			status = "SKIP"
+		case !c.OK:
 			status = "FAIL"
 			failed++
 		}

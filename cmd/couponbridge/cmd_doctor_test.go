@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
@@ -221,5 +222,25 @@ func TestDoctorComparesTheStoresTimeZone(t *testing.T) {
 		if !strings.Contains(r.stdout, tc.want) {
 			t.Errorf("%s: want %q:\n%v", tc.name, tc.want, r)
 		}
+	}
+}
+
+func TestDoctorSkipsTheTimeZoneOfAStoreThatClosesItsIndex(t *testing.T) {
+	store := wootest.NewStore(wootest.WithKey("ck_rw", "cs_rw", wootest.ReadWrite), wootest.WithCurrency("EUR"))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/wp-json/" { // as the "Disable REST API" plugins answer visitors
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = io.WriteString(w, `{"code":"rest_login_required","message":"REST API restricted to authenticated users.","data":{"status":401}}`)
+			return
+		}
+		store.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	cfg := writeConfig(t, doctorConfigIn(t, srv.URL, "Europe/Berlin"))
+	r := runCLI(t, t.Context(), nil, "doctor", "--config", cfg)
+	wantCode(t, r, exitOK)
+	if !strings.Contains(r.stdout, "OK    store reachable") || !strings.Contains(r.stdout, "SKIP  store time zone") || !strings.Contains(r.stdout, "by hand") {
+		t.Errorf("want the store reachable and its time zone skipped with what to compare:\n%v", r)
 	}
 }
