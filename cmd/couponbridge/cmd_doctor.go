@@ -49,7 +49,7 @@ Example:
 			if len(args) > 0 {
 				return usageErrorf("doctor takes no arguments, got %q (use --config FILE)", args[0])
 			}
-			cfg, err := env.loadConfigFor(useStoreSecret | useSMTPPassword)
+			cfg, err := env.loadConfigFor(useStore | useSMTPPassword)
 			if err != nil {
 				return err
 			}

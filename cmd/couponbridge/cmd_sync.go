@@ -37,7 +37,7 @@ func openTracking(ctx context.Context, env *cliEnv) (*trackingDeps, error) {
 // openTrackingWait is openTracking, waiting up to defaultWait for the
 // ledger when --wait is not given.
 func openTrackingWait(ctx context.Context, env *cliEnv, defaultWait time.Duration) (*trackingDeps, error) {
-	return openTrackingUsing(ctx, env, defaultWait, useStoreSecret)
+	return openTrackingUsing(ctx, env, defaultWait, useStore)
 }
 
 // openTrackingUsing is openTrackingWait for a command that uses the secrets

@@ -76,3 +76,47 @@ func TestCommandsStillRefuseASecretTheyUse(t *testing.T) {
 		t.Errorf("sync: want only the store secret refused, got:\n%v", r)
 	}
 }
+
+// readmeEnvConfig is the README's way: the store's address, key and secret
+// and the SMTP password come from COUPONBRIDGE_* variables, not the file.
+const readmeEnvConfig = `store:
+  currency: EUR
+  timezone: Europe/Berlin
+mail:
+  transport: smtp
+  smtp: {host: smtp.example.com, username: shop}
+  from: {address: shop@example.com}
+ledger:
+  path: ledger.db
+campaigns:
+  welcome:
+    coupon:
+      discount_type: percent
+      amount: 10
+      expiry: {days: 30}
+`
+
+func TestStatusNeedsNoStoreAddressOrKeyFromTheEnvironment(t *testing.T) {
+	cfg := writeConfig(t, readmeEnvConfig)
+	l, err := campaign.OpenLedger(t.Context(), filepath.Join(filepath.Dir(cfg), "ledger.db"), discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	r := runCLI(t, t.Context(), nil, "status", "--config", cfg)
+	wantCode(t, r, exitOK)
+	// preview links to the shop: it needs the address, not the key.
+	r = runCLI(t, t.Context(), nil, "preview", "--campaign", "welcome", "--config", cfg)
+	if !strings.Contains(r.stderr, "store.url") || strings.Contains(r.stderr, "consumer_key") || strings.Contains(r.stderr, "password") {
+		t.Errorf("preview: want only store.url required, got:\n%v", r)
+	}
+	r = runCLI(t, t.Context(), map[string]string{"COUPONBRIDGE_STORE_URL": "https://shop.example.com"}, "preview", "--campaign", "welcome", "--config", cfg)
+	wantCode(t, r, exitOK)
+	// sync talks to the store: all three are required.
+	r = runCLI(t, t.Context(), nil, "sync", "--config", cfg)
+	for _, want := range []string{"store.url", "store.consumer_key", "store.consumer_secret"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("sync: want %s required, got:\n%v", want, r)
+		}
+	}
+}
