@@ -244,3 +244,16 @@ func TestDoctorSkipsTheTimeZoneOfAStoreThatClosesItsIndex(t *testing.T) {
 		t.Errorf("want the store reachable and its time zone skipped with what to compare:\n%v", r)
 	}
 }
+
+func TestDoctorPassesOnTheSandboxWithTheDemoConfiguration(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What `couponbridge sandbox --timezone Europe/Berlin --currency EUR` serves.
+	srv := httptest.NewServer(wootest.NewStore(wootest.WithTimezone(berlin), wootest.WithCurrency("EUR")))
+	t.Cleanup(srv.Close)
+	cfg := writeConfig(t, string(demoConfig))
+	r := runCLI(t, t.Context(), map[string]string{"COUPONBRIDGE_STORE_URL": srv.URL}, "doctor", "--config", cfg)
+	wantCode(t, r, exitOK)
+}
