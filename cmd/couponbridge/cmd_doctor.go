@@ -160,15 +160,21 @@ func storeChecks(ctx context.Context, cfg *Config, d doctorDeps) []doctorCheck {
 	}
 
 	key := doctorCheck{Name: "key valid"}
-	if _, _, err := client.Coupons.List(ctx, &woo.CouponListOptions{ListOptions: woo.ListOptions{PerPage: 1}}); err != nil {
-		key.Detail, key.Fix = storeDetail(err), storeFix(err, "check store.consumer_key and the consumer secret")
+	_, _, keyErr := client.Coupons.List(ctx, &woo.CouponListOptions{ListOptions: woo.ListOptions{PerPage: 1}})
+	if keyErr != nil {
+		key.Detail, key.Fix = storeDetail(keyErr), storeFix(keyErr, "check store.consumer_key and the consumer secret")
 	} else {
 		key.OK, key.Detail = true, "the store accepts the consumer key "+maskKey(cfg.Store.ConsumerKey)
 	}
 	out = append(out, key)
+	// A refused key is refused everywhere: say it once.
+	refused := woo.IsAuth(keyErr)
+	const notTried = "not tried: the store refused the key (see key valid)"
 
 	write := doctorCheck{Name: "key can write"}
-	if err := client.Settings.CheckWrite(ctx); err != nil {
+	if refused {
+		write.Detail = notTried
+	} else if err := client.Settings.CheckWrite(ctx); err != nil {
 		write.Detail, write.Fix = storeDetail(err), storeFix(err, "give the API key Read/Write permission in WooCommerce > Settings > Advanced > REST API")
 	} else {
 		write.OK, write.Detail = true, "the key may create coupons (checked with an empty batch: nothing was written)"
@@ -199,11 +205,16 @@ func storeChecks(ctx context.Context, cfg *Config, d doctorDeps) []doctorCheck {
 	out = append(out, tz)
 
 	cur := doctorCheck{Name: "store currency"}
-	if code, err := client.Settings.Currency(ctx); err != nil {
+	if refused {
+		cur.Detail = notTried
+	} else if code, err := client.Settings.Currency(ctx); err != nil {
 		cur.Detail = storeDetail(err)
 		cur.Fix = storeFix(err, "compare WooCommerce > Settings > General > Currency with store.currency by hand")
 		if woo.IsAuth(err) && key.OK {
-			cur.Fix = "the key's user cannot read WooCommerce's settings (it needs the shop manager role); compare WooCommerce > Settings > General > Currency with store.currency by hand"
+			// The key works for coupons; only the settings are closed to it.
+			cur.Skipped = true
+			cur.Detail = "not read: the key's user may not read WooCommerce's settings (" + cur.Detail + ")"
+			cur.Fix = "compare WooCommerce > Settings > General > Currency with store.currency (" + cfg.Store.Currency + ") by hand"
 		}
 	} else if !strings.EqualFold(code, cfg.Store.Currency) {
 		cur.Detail = fmt.Sprintf("the store sells in %s, store.currency is %s", code, cfg.Store.Currency)

@@ -169,8 +169,11 @@ func TestDoctorExplainsAWrongSecret(t *testing.T) {
 	cfg := writeConfig(t, doctorConfig(doctorStore(t), "ck_rw", "cs_not_it", "EUR", mail.port, "right", "{days: 30}"))
 	r := runCLI(t, t.Context(), nil, "doctor", "--config", cfg)
 	wantCode(t, r, exitError)
-	if !strings.Contains(r.stdout, "FAIL  key valid") || !strings.Contains(r.stdout, "wrong secret") {
-		t.Errorf("want key valid FAIL with the wrong secret explained:\n%v", r)
+	if !strings.Contains(r.stdout, "FAIL  key valid") || strings.Count(r.stdout, "wrong secret") != 1 {
+		t.Errorf("want key valid FAIL with the wrong secret explained once:\n%v", r)
+	}
+	if !strings.Contains(r.stdout, "FAIL  key can write      not tried") {
+		t.Errorf("want the write check not tried with a refused key:\n%v", r)
 	}
 	if strings.Contains(r.stdout+r.stderr, "cs_not_it") {
 		t.Errorf("the secret reached the output:\n%v", r)
@@ -256,4 +259,24 @@ func TestDoctorPassesOnTheSandboxWithTheDemoConfiguration(t *testing.T) {
 	cfg := writeConfig(t, string(demoConfig))
 	r := runCLI(t, t.Context(), map[string]string{"COUPONBRIDGE_STORE_URL": srv.URL}, "doctor", "--config", cfg)
 	wantCode(t, r, exitOK)
+}
+
+func TestDoctorSkipsTheCurrencyWhenTheKeysUserMayNotReadSettings(t *testing.T) {
+	store := wootest.NewStore(wootest.WithKey("ck_rw", "cs_rw", wootest.ReadWrite), wootest.WithCurrency("EUR"))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/wp-json/wc/v3/settings/") { // a key of a user without manage_woocommerce
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = io.WriteString(w, `{"code":"woocommerce_rest_cannot_view","message":"Sorry, you cannot list resources.","data":{"status":403}}`)
+			return
+		}
+		store.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	cfg := writeConfig(t, doctorConfigIn(t, srv.URL, "UTC"))
+	r := runCLI(t, t.Context(), nil, "doctor", "--config", cfg)
+	wantCode(t, r, exitOK)
+	if !strings.Contains(r.stdout, "SKIP  store currency") || !strings.Contains(r.stdout, "(EUR) by hand") {
+		t.Errorf("want the currency skipped with what to compare:\n%v", r)
+	}
 }
