@@ -92,6 +92,8 @@ type Client struct {
 	Orders *OrdersService
 	// Reports reads WooCommerce Analytics reports (wc-analytics).
 	Reports *ReportsService
+	// Settings reads what the store says about itself (time zone, currency).
+	Settings *SettingsService
 
 	common service
 
@@ -341,6 +343,7 @@ func NewClient(storeURL string, opts ...Option) (*Client, error) {
 	c.Customers = (*CustomersService)(&c.common)
 	c.Orders = (*OrdersService)(&c.common)
 	c.Reports = (*ReportsService)(&c.common)
+	c.Settings = (*SettingsService)(&c.common)
 	return c, nil
 }
 

@@ -167,6 +167,7 @@ func TestContract(t *testing.T) {
 		{"ListPagination", scenarioListPagination},
 		{"FindCodesAfterABatch", scenarioFindCodes},
 		{"UpdateRepairsMetaData", scenarioRepairMeta},
+		{"WhatTheStoreSaysAboutItself", scenarioStoreSettings},
 	}
 	for _, tgt := range targets {
 		t.Run(tgt.name, func(t *testing.T) {

@@ -131,7 +131,7 @@ type authTransport struct {
 }
 
 func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if t.key == "" {
+	if t.key == "" || req.Context().Value(anonymousKey{}) != nil {
 		resp, err := t.next.RoundTrip(req)
 		return resp, scrubError(err)
 	}

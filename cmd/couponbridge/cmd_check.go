@@ -20,12 +20,14 @@ import (
 
 // checkConfigOptions are the flags of check-config.
 type checkConfigOptions struct {
-	Print bool
+	Print  bool
+	Online bool
 }
 
 // AddFlags registers the flags of check-config.
 func (o *checkConfigOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.Print, "print", false, "print the effective configuration (defaults, environment and flags applied; secrets redacted)")
+	fs.BoolVar(&o.Online, "online", false, "then contact the store and the mail server as 'couponbridge doctor' does")
 }
 
 // checkConfigCommand validates a configuration file without touching the
@@ -40,7 +42,9 @@ func checkConfigCommand() *command {
 Reads the configuration like every other command does (strict YAML, ${ENV}
 expansion, COUPONBRIDGE_* environment overrides, *_file secrets, email
 templates) and reports every problem with its file and line, or prints a
-short summary. Nothing is contacted and nothing is written.
+short summary. Nothing is contacted and nothing is written, unless --online
+is given: then the store and the mail server are checked as by
+'couponbridge doctor' (exit code 1 when a check fails).
 
 The summary ends with the jobs: for each, its campaign, schedule (cron, on
 the store's wall clock, or every), source type, last run (read from the
@@ -74,6 +78,10 @@ Example:
 				seen.last, seen.err = lastJobRuns(ctx, cfg.Ledger.Path, env.Logger)
 			}
 			fmt.Fprint(env.Stdout, describeConfig(cfg, seen))
+			if o.Online {
+				fmt.Fprintln(env.Stdout)
+				return runOnlineChecks(ctx, env, cfg)
+			}
 			return nil
 		},
 	}

@@ -114,7 +114,8 @@ func runDemo(ctx context.Context, env *cliEnv, o *demoOptions) error {
 	if err != nil {
 		return err
 	}
-	store := wootest.NewStore(wootest.WithDataFile(storePath), wootest.WithTimezone(cfgForZone.Store.Location()))
+	store := wootest.NewStore(wootest.WithDataFile(storePath), wootest.WithTimezone(cfgForZone.Store.Location()),
+		wootest.WithCurrency(cfgForZone.Store.Currency))
 	if err := store.LoadError(); err != nil {
 		return fmt.Errorf("sandbox data %s: %w (run the demo with --reset to start over)", storePath, err)
 	}

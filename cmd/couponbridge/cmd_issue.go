@@ -95,7 +95,7 @@ func runIssue(ctx context.Context, env *cliEnv, o *issueOptions, args []string) 
 	if o.Campaign == "" {
 		return usageErrorf("--campaign NAME is required")
 	}
-	cfg, err := env.loadConfig()
+	cfg, err := env.loadConfigFor(useStore | useSMTPPassword)
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ func runPreview(env *cliEnv, o *previewOptions, args []string) error {
 		}
 		fields[k] = v
 	}
-	cfg, err := env.loadConfig()
+	cfg, err := env.loadConfigFor(useStoreURL) // emails link to the shop
 	if err != nil {
 		return err
 	}

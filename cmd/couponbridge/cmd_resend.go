@@ -64,7 +64,7 @@ Example:
 			if o.Campaign == "" || o.Email == "" {
 				return usageErrorf("--campaign NAME and --email ADDRESS are required")
 			}
-			d, err := openTracking(ctx, env)
+			d, err := openTrackingUsing(ctx, env, 0, useStore|useSMTPPassword)
 			if err != nil {
 				return err
 			}

@@ -87,7 +87,7 @@ func runRetry(ctx context.Context, env *cliEnv, o *retryOptions, args []string) 
 		}
 		filter.Emails = append(filter.Emails, addr)
 	}
-	cfg, err := env.loadConfig()
+	cfg, err := env.loadConfigFor(useStore | useSMTPPassword)
 	if err != nil {
 		return err
 	}

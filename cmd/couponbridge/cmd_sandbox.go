@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/text/currency"
 
 	"github.com/couponbridge/couponbridge/woo/wootest"
 )
@@ -19,6 +20,7 @@ type sandboxOptions struct {
 	DataFile    string
 	BatchLimit  int
 	Timezone    string
+	Currency    string
 	NoAnalytics bool
 
 	RateLimit   float64
@@ -36,6 +38,7 @@ func (o *sandboxOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.DataFile, "data", "", "keep the store's coupons, customers and orders in this JSON `FILE` across restarts")
 	fs.IntVar(&o.BatchLimit, "batch-limit", wootest.DefaultBatchLimit, "most items per batch request; more answers 413 like WooCommerce")
 	fs.StringVar(&o.Timezone, "timezone", "UTC", "the store's `TIMEZONE` (IANA name, e.g. Europe/Berlin) for site-local dates")
+	fs.StringVar(&o.Currency, "currency", "USD", "the store's `CURRENCY` (ISO 4217), as its settings report it")
 	fs.BoolVar(&o.NoAnalytics, "no-analytics", false, "behave like a store without WooCommerce Analytics (wc-analytics answers 404)")
 	fs.Float64Var(&o.RateLimit, "rate-limit", 0, "answer 429 above this many requests per `RPS` (0: no limit)")
 	fs.BoolVar(&o.RetryAfter, "retry-after", true, "send Retry-After with 429 and 503 answers")
@@ -113,9 +116,13 @@ func runSandbox(ctx context.Context, env *cliEnv, o *sandboxOptions) error {
 	if err != nil {
 		return usageErrorf("--timezone: %v", err)
 	}
+	if _, err := currency.ParseISO(o.Currency); err != nil || len(o.Currency) != 3 {
+		return usageErrorf("--currency: want an ISO 4217 code such as EUR or USD, got %q", o.Currency)
+	}
 	opts := []wootest.StoreOption{
 		wootest.WithBatchLimit(o.BatchLimit),
 		wootest.WithTimezone(loc),
+		wootest.WithCurrency(o.Currency),
 		wootest.WithAnalytics(!o.NoAnalytics),
 		wootest.WithTrustedTLSProxy(false),
 		wootest.WithLogger(env.Logger),

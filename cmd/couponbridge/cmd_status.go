@@ -222,7 +222,7 @@ func openLedgerForReading(ctx context.Context, env *cliEnv) (l *campaign.Ledger,
 	if env.global != nil && env.global.changed("ledger") {
 		path = env.global.Ledger
 	} else {
-		cfg, err := env.loadConfig()
+		cfg, err := env.loadConfigFor(useNoSecrets) // reads the ledger only
 		if err != nil {
 			return nil, nil, false, err
 		}

@@ -37,11 +37,17 @@ func openTracking(ctx context.Context, env *cliEnv) (*trackingDeps, error) {
 // openTrackingWait is openTracking, waiting up to defaultWait for the
 // ledger when --wait is not given.
 func openTrackingWait(ctx context.Context, env *cliEnv, defaultWait time.Duration) (*trackingDeps, error) {
+	return openTrackingUsing(ctx, env, defaultWait, useStore)
+}
+
+// openTrackingUsing is openTrackingWait for a command that uses the secrets
+// in use (the store's, and the SMTP password for resend).
+func openTrackingUsing(ctx context.Context, env *cliEnv, defaultWait time.Duration, use secretUse) (*trackingDeps, error) {
 	wait, err := env.ledgerWait(defaultWait)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := env.loadConfig()
+	cfg, err := env.loadConfigFor(use)
 	if err != nil {
 		return nil, err
 	}

@@ -113,13 +113,19 @@ func (g *globalOptions) configOverrides() []override {
 
 // loadConfig loads the configuration named by --config with the
 // environment and the flags layered over it, and switches env.Logger to
-// the configured level and format.
+// the configured level and format. Every secret is required.
 func (env *cliEnv) loadConfig() (*Config, error) {
+	return env.loadConfigFor(useAllSecrets)
+}
+
+// loadConfigFor is loadConfig for a command that uses only the secrets in
+// use: the others may be unset, their files missing.
+func (env *cliEnv) loadConfigFor(use secretUse) (*Config, error) {
 	g := env.global
 	if g == nil {
 		g = &globalOptions{ConfigFile: "./" + defaultConfigFile}
 	}
-	cfg, err := loadConfig(g.ConfigFile, loadOptions{getenv: env.Getenv, flags: g.configOverrides()})
+	cfg, err := loadConfig(g.ConfigFile, loadOptions{getenv: env.Getenv, flags: g.configOverrides(), unused: useAllSecrets &^ use})
 	if err != nil {
 		return nil, err
 	}

@@ -43,6 +43,9 @@ type loadOptions struct {
 	getenv func(string) string
 	// flags are applied last, in order: only flags the user actually set.
 	flags []override
+	// unused are the secrets the command does not use (see secretUse);
+	// the zero value checks them all.
+	unused secretUse
 }
 
 // envOverride is an environment variable that overrides a key. The first
@@ -97,7 +100,8 @@ func parseConfig(name, dir string, data []byte, opts loadOptions) (*Config, erro
 	src := &sourceMap{file: name, lines: map[string]int{}, over: map[string]string{}}
 	w := &walker{src: src, getenv: getenv, drop: map[*yaml.Node]bool{},
 		expanded: map[*yaml.Node]bool{}, fromEnv: map[*yaml.Node]bool{}, visited: map[*yaml.Node]bool{},
-		sections: map[*yaml.Node]bool{}, merged: map[mergeKey]bool{}}
+		sections: map[*yaml.Node]bool{}, merged: map[mergeKey]bool{},
+		unused: unusedSecretKeys(useAllSecrets &^ opts.unused)}
 
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -142,7 +146,7 @@ func parseConfig(name, dir string, data []byte, opts loadOptions) (*Config, erro
 	}
 	cfg.resolvePaths(dir)
 
-	v := &validator{src: src, bad: w.bad}
+	v := &validator{src: src, bad: w.bad, unused: w.unused}
 	cfg.readSecretFiles(v)
 	cfg.validate(v)
 
@@ -281,6 +285,9 @@ type validator struct {
 	// bad are keys whose values had the wrong type and were left out of
 	// decoding; problems at, under or just above them would only repeat it.
 	bad []string
+	// unused are the keys of secrets the command does not use: no problem
+	// with them stops it.
+	unused map[string]bool
 }
 
 func under(path, prefix string) bool {
@@ -296,6 +303,9 @@ func parentOf(path string) string {
 
 // errorf records a problem with the key at path.
 func (v *validator) errorf(path, format string, args ...any) {
+	if v.unused[path] {
+		return
+	}
 	for _, b := range v.bad {
 		if under(path, b) || parentOf(b) == path {
 			return
@@ -359,7 +369,8 @@ type walker struct {
 	sections map[*yaml.Node]bool // mappings already checked as sections
 	mute     int                 // >0 while re-walking a merged mapping already checked
 	merged   map[mergeKey]bool
-	steps    int // sections walked, bounded by maxWalkSteps
+	steps    int             // sections walked, bounded by maxWalkSteps
+	unused   map[string]bool // keys of secrets the command does not use
 }
 
 // maxWalkSteps bounds the sections one configuration may make the walk
@@ -627,6 +638,11 @@ func (w *walker) expand(n *yaml.Node, t reflect.Type, path string) bool {
 			return true
 		}
 		out, err := expandEnv(n.Value, w.getenv)
+		if err != nil && w.unused[path] {
+			// A secret this command does not use: left empty, never sent.
+			n.Value, n.Tag = "", "!!str"
+			return true
+		}
 		if err != nil {
 			w.problemf(n.Line, path, "%v", err)
 			w.bad = append(w.bad, path)

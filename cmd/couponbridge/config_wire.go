@@ -42,7 +42,7 @@ func (s *StoreConfig) clientOptions(logger *slog.Logger, hc *http.Client) ([]woo
 		woo.WithMaxConcurrency(s.Concurrency),
 		woo.WithBatchSize(s.BatchSize),
 		woo.WithTimeout(s.Timeout),
-		woo.WithUserAgent("couponbridge/" + version),
+		woo.WithUserAgent("couponbridge/" + releaseVersion()),
 	}
 	if logger != nil {
 		opts = append(opts, woo.WithLogger(logger))

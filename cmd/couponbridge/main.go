@@ -37,6 +37,7 @@ func commands() []*command {
 		suppressCommand(),
 		previewCommand(),
 		checkConfigCommand(),
+		doctorCommand(),
 		sandboxCommand(),
 		daemonCommand(),
 		runJobCommand(),

@@ -258,6 +258,9 @@ func (s *Store) dispatch(q *request) response {
 			return guard("list", func() response { return s.analyticsCustomers(q) })
 		}
 	}
+	if r, ok := s.dispatchSite(q, parts, guard); ok {
+		return r
+	}
 	return fail(errNoRoute())
 }
 

@@ -215,6 +215,7 @@ type Store struct {
 	dataFile     string
 	clock        func() time.Time
 	analytics    bool
+	currency     string // WithCurrency; "" is USD
 	logger       *slog.Logger
 
 	mu          sync.Mutex // guards db, nonces, createCalls
