@@ -79,7 +79,7 @@ func runReissue(ctx context.Context, env *cliEnv, o *reissueOptions, args []stri
 	if _, err := campaign.NormalizeEmail(o.Email); err != nil {
 		return usageErrorf("--email %q: %v", o.Email, err)
 	}
-	cfg, err := env.loadConfig()
+	cfg, err := env.loadConfigFor(useStore | useSMTPPassword)
 	if err != nil {
 		return err
 	}

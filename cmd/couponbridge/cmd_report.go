@@ -143,7 +143,7 @@ func configuredCurrency(env *cliEnv) string {
 	if env.global != nil && env.global.changed("ledger") {
 		return ""
 	}
-	cfg, err := env.loadConfig()
+	cfg, err := env.loadConfigFor(useNoSecrets)
 	if err != nil {
 		return ""
 	}

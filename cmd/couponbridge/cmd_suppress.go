@@ -119,7 +119,7 @@ func runSuppressEdit(ctx context.Context, env *cliEnv, action string, emails []s
 	if env.global != nil && env.global.changed("ledger") {
 		path = env.global.Ledger
 	} else {
-		cfg, err := env.loadConfig()
+		cfg, err := env.loadConfigFor(useNoSecrets)
 		if err != nil {
 			return err
 		}
