@@ -99,9 +99,12 @@ func TestRunSurvivesStoreAndMailFaultsWithoutDuplicates(t *testing.T) {
 	h := newIssHarness(t, nil)
 	ctx := t.Context()
 	h.store.SetFaults(wootest.Faults{
-		Latency:        20 * time.Millisecond, // so that batches overlap
-		RateLimitRPS:   40,
-		RateLimitBurst: 2,
+		Latency: 20 * time.Millisecond, // so that batches overlap
+		// One token per 50 ms: batches that start together are throttled
+		// however fast or loaded the machine, and the client's retries
+		// (up to ~90 ms) get through.
+		RateLimitRPS:   20,
+		RateLimitBurst: 1,
 		ErrorRatio:     0.15,
 		HTMLErrorRatio: 0.05,
 		CommitThenFail: 3,
