@@ -1,0 +1,72 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestShippedConfigsEmailRecipientsWithoutAFirstNameCorrectly loads
+// config.example.yaml and the demo's configuration and renders every
+// campaign's subject and bodies for a recipient without a first name:
+// nothing may start with ", " (the shipped "{{.FirstName}}, your …"), and
+// no apply link is shipped as if WooCommerce core applied ?coupon= links.
+func TestShippedConfigsEmailRecipientsWithoutAFirstNameCorrectly(t *testing.T) {
+	dir := t.TempDir()
+	demo := filepath.Join(dir, "couponbridge.yaml")
+	if err := os.WriteFile(demo, demoConfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{filepath.Join("..", "..", "config.example.yaml"), demo} {
+		cfg, err := loadConfig(path, loadOptions{getenv: envMap(nil)})
+		if err != nil {
+			t.Fatalf("%s does not load:\n%v", path, err)
+		}
+		for name, cc := range cfg.Campaigns {
+			if cc.ExportOnly {
+				continue
+			}
+			if cc.Email.ApplyURL != "" {
+				t.Errorf("%s: campaigns.%s.email.apply_url = %q; ship it empty (core WooCommerce applies no ?coupon= link)", path, name, cc.Email.ApplyURL)
+			}
+			camp, err := cfg.campaign(name, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := sampleRecipientData(t, camp)
+			subject, text, html, err := camp.Mail.Templates.Render(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for what, s := range map[string]string{"subject": subject, "text": text, "html": html} {
+				if strings.Contains(s, ", your") || strings.HasPrefix(strings.TrimSpace(s), ",") {
+					t.Errorf("%s: campaign %s: %s reads wrong without a first name: %q", path, name, what, firstLine(s))
+				}
+			}
+		}
+	}
+}
+
+// TestEmailTemplateFollowsTheJobThatFeedsTheCampaign: a campaign without
+// email.template gets the welcome email from a new_customers job and the
+// win-back email from an inactive_customers job.
+func TestEmailTemplateFollowsTheJobThatFeedsTheCampaign(t *testing.T) {
+	cfg := &Config{Jobs: map[string]*JobConfig{
+		"signups": {Campaign: "hello", Source: SourceConfig{Type: "new_customers"}},
+		"lapsed":  {Campaign: "back", Source: SourceConfig{Type: "inactive_customers"}},
+	}}
+	for name, want := range map[string]string{"hello": "welcome", "back": "winback", "other": "generic"} {
+		if got := cfg.emailPurpose(name, &CampaignConfig{}); got != want {
+			t.Errorf("campaign %s: built-in email %q, want %q", name, got, want)
+		}
+	}
+	if got := cfg.emailPurpose("hello", &CampaignConfig{Email: EmailConfig{Template: "generic"}}); got != "generic" {
+		t.Errorf("email.template generic is overridden by the job: got %q", got)
+	}
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return line
+}
