@@ -1,10 +1,15 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/couponbridge/couponbridge/campaign"
 )
 
 // TestShippedConfigsEmailRecipientsWithoutAFirstNameCorrectly loads
@@ -69,4 +74,36 @@ func TestEmailTemplateFollowsTheJobThatFeedsTheCampaign(t *testing.T) {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return line
+}
+
+// fakeNamer knows product 12 and category 15 and counts its calls.
+type fakeNamer struct{ calls int }
+
+func (f *fakeNamer) ProductNames(_ context.Context, ids []int64) (map[int64]string, error) {
+	f.calls++
+	return map[int64]string{12: "Sourdough loaf"}, nil
+}
+
+func (f *fakeNamer) CategoryNames(_ context.Context, ids []int64) (map[int64]string, error) {
+	f.calls++
+	return nil, errors.New("404 rest_no_route")
+}
+
+// TestRestrictedProductsAreNamedFromTheStoreOnlyWhenThereAreSome: a
+// coupon without restrictions costs the store no request; with them, the
+// names the store tells reach the emails, and a store that cannot tell
+// leaves the ids.
+func TestRestrictedProductsAreNamedFromTheStoreOnlyWhenThereAreSome(t *testing.T) {
+	f := &fakeNamer{}
+	camp := campaign.Campaign{Name: "welcome"}
+	nameRestrictions(context.Background(), f, &camp, slog.New(slog.DiscardHandler))
+	if f.calls != 0 {
+		t.Errorf("%d store requests for a coupon without restrictions", f.calls)
+	}
+	camp.Coupon.ProductIDs = []int64{12}
+	camp.Coupon.ExcludedProductCategories = []int64{15}
+	nameRestrictions(context.Background(), f, &camp, slog.New(slog.DiscardHandler))
+	if f.calls != 2 || camp.Mail.ProductNames[12] != "Sourdough loaf" || len(camp.Mail.CategoryNames) != 0 {
+		t.Errorf("calls %d, products %v, categories %v", f.calls, camp.Mail.ProductNames, camp.Mail.CategoryNames)
+	}
 }
