@@ -107,3 +107,25 @@ func TestRestrictedProductsAreNamedFromTheStoreOnlyWhenThereAreSome(t *testing.T
 		t.Errorf("calls %d, products %v, categories %v", f.calls, camp.Mail.ProductNames, camp.Mail.CategoryNames)
 	}
 }
+
+// TestMailLookKeysAreCheckedWithTheirNames: a locale without built-in
+// templates, a colour that is not hex, a logo not on https and a
+// multi-line address are each refused under their own key.
+func TestMailLookKeysAreCheckedWithTheirNames(t *testing.T) {
+	m := &MailConfig{Locale: "pt", BrandColor: "red", LogoURL: "http://shop.example/logo.png", ShopAddress: "Street 1\nCity"}
+	v := &validator{src: &sourceMap{file: "couponbridge.yaml", lines: map[string]int{}, over: map[string]string{}}}
+	m.validateLook(v)
+	var got []string
+	for _, p := range v.problems {
+		got = append(got, p.path)
+	}
+	want := []string{"mail.locale", "mail.brand_color", "mail.logo_url", "mail.shop_address"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("problems at %q, want %q: %s", got, want, problemsText(v))
+	}
+	v = &validator{src: v.src}
+	(&MailConfig{Locale: "nl", BrandColor: "#1d4ed8", LogoURL: "https://shop.example/logo.png", ShopAddress: "Street 1, City"}).validateLook(v)
+	if len(v.problems) != 0 {
+		t.Errorf("valid keys refused: %s", problemsText(v))
+	}
+}
