@@ -129,3 +129,40 @@ func TestMailLookKeysAreCheckedWithTheirNames(t *testing.T) {
 		t.Errorf("valid keys refused: %s", problemsText(v))
 	}
 }
+
+// TestMailLocaleReachesEveryCampaignAndReminder: mail.locale: de gives the
+// German built-in emails to each campaign and to its reminder, and an
+// email.template that is not a first email is refused with its key.
+func TestMailLocaleReachesEveryCampaignAndReminder(t *testing.T) {
+	example, err := os.ReadFile(filepath.Join("..", "..", "config.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(example), "\n  locale: en\n", "\n  locale: de\n", 1)
+	path := filepath.Join(t.TempDir(), "couponbridge.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadConfig(path, loadOptions{getenv: envMap(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	welcome := cfg.Campaigns["welcome"]
+	if got := welcome.templates.Locale(); got != "de" {
+		t.Errorf("welcome email locale %q, want de", got)
+	}
+	if welcome.templates.Purpose() != "welcome" || cfg.Campaigns["winback"].templates.Purpose() != "winback" {
+		t.Errorf("purposes %q, %q", welcome.templates.Purpose(), cfg.Campaigns["winback"].templates.Purpose())
+	}
+	if r := welcome.Reminder; r == nil || r.templates.Locale() != "de" || r.templates.Purpose() != "reminder" {
+		t.Errorf("the welcome reminder is not the German reminder")
+	}
+
+	text = strings.Replace(text, "      template: welcome\n", "      template: reminder\n", 1)
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadConfig(path, loadOptions{getenv: envMap(nil)}); err == nil || !strings.Contains(err.Error(), "campaigns.welcome.email.template") {
+		t.Errorf("email.template reminder: %v", err)
+	}
+}
