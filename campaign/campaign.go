@@ -53,11 +53,19 @@ type MailSpec struct {
 	Unsubscribe []string
 	// OneClick adds RFC 8058 one-click unsubscription (needs an https URL).
 	OneClick bool
-	// UnsubscribeLink, if set, returns the recipient's own unsubscribe URL
-	// on the daemon (UnsubscribeLinks.Link): it goes first in the
-	// List-Unsubscribe header, with one-click when it is https, and in the
-	// body's footer.
+	// UnsubscribeLink returns the recipient's own unsubscribe URL (nil
+	// or "" for none): it is shown in the footer (mailer.Data.UnsubscribeURL)
+	// and put first in List-Unsubscribe, with one-click when it is https.
 	UnsubscribeLink func(campaign, email string) string
+	// ShopAddress is the shop's postal address, shown in the footer.
+	ShopAddress string
+	// BrandColor ("#rrggbb") and LogoURL dress the built-in templates;
+	// empty means the neutral default and the shop's name.
+	BrandColor, LogoURL string
+	// ProductNames and CategoryNames name the coupon's product and
+	// category restrictions in the email (read from the store); an id
+	// missing here is shown as "#ID".
+	ProductNames, CategoryNames map[int64]string
 }
 
 // maxCampaignName bounds a campaign name: it is stored in every coupon's meta.

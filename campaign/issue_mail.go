@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/couponbridge/couponbridge/mailer"
 )
@@ -276,59 +274,4 @@ func (r *issueRun) outcome(row Issue, res mailer.Result) transition {
 // compose builds the message for a verified row.
 func (r *issueRun) compose(row Issue) (mailer.Message, error) {
 	return ComposeEmail(r.c, row, r.loc, r.opts.Now())
-}
-
-// ComposeEmail builds the email that carries row's code, exactly as the
-// issuing pipeline sends it: resend, reminders and preview use it too, so
-// that what the owner previews and resends is what recipients get. The
-// Message-ID depends only on the campaign, the recipient and how many times
-// the row was reissued (a reissued code's email refers to the first: see
-// reissueThread); a resend gives its copy a new one (see asResend).
-func ComposeEmail(c Campaign, row Issue, loc *time.Location, now time.Time) (mailer.Message, error) {
-	if loc == nil {
-		loc = time.UTC
-	}
-	m := c.Mail
-	if m.Templates == nil {
-		return mailer.Message{}, fmt.Errorf("campaign %s has no email templates", c.Name)
-	}
-	d := mailer.Data{
-		FirstName: row.FirstName,
-		LastName:  row.LastName,
-		Email:     row.Email,
-		Code:      row.Code,
-		Amount:    mailer.FormatAmount(c.Coupon.DiscountType, c.Coupon.Amount, m.Currency),
-		ExpiresAt: row.ExpiresAt,
-		Expires:   mailer.FormatExpiry(row.ExpiresAt, loc, m.ExpiryLayout),
-		StoreName: m.StoreName,
-		StoreURL:  m.StoreURL,
-		Fields:    row.Fields,
-	}
-	if d.Fields == nil {
-		d.Fields = map[string]string{}
-	}
-	d.ApplyURL = mailer.ApplyURL(m.ApplyURLPattern, d)
-	subject, text, html, err := m.Templates.Render(d)
-	if err != nil {
-		return mailer.Message{}, err
-	}
-	msg := mailer.Message{
-		Key:                 strconv.FormatInt(row.ID, 10),
-		From:                m.From,
-		To:                  mailer.Address{Name: strings.TrimSpace(row.FirstName + " " + row.LastName), Email: row.Email},
-		Subject:             subject,
-		Text:                text,
-		HTML:                html,
-		MessageID:           mailer.MessageID(c.Name, row.Email, m.messageIDDomain()),
-		Date:                now,
-		ListUnsubscribe:     m.Unsubscribe,
-		OneClickUnsubscribe: m.OneClick,
-	}
-	msg.ListUnsubscribe, msg.OneClickUnsubscribe = m.listUnsubscribe(c.Name, row.Email)
-	if m.ReplyTo.Email != "" {
-		rt := m.ReplyTo
-		msg.ReplyTo = &rt
-	}
-	reissueThread(&msg, c, row)
-	return msg, nil
 }

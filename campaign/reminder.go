@@ -2,7 +2,6 @@ package campaign
 
 import (
 	"context"
-	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,28 +12,11 @@ import (
 	"github.com/couponbridge/couponbridge/mailer"
 )
 
-// DefaultReminderSubject is the subject of an expiry reminder unless the
-// campaign's reminder sets one.
-const DefaultReminderSubject = `Reminder: your {{.Amount}} coupon{{with .StoreName}} from {{.}}{{end}} expires soon`
-
-//go:embed reminder.txt.tmpl
-var defaultReminderText string
-
-//go:embed reminder.html.tmpl
-var defaultReminderHTML string
-
-// ReminderTemplateSource fills what src leaves empty with the built-in
-// reminder templates (the mailer's own defaults are for the first email).
+// ReminderTemplateSource makes src the reminder: what it leaves empty
+// (subject, text, HTML) is the built-in "reminder" email of mailer, in
+// src.Locale (the mailer's built-in first email has its own purpose).
 func ReminderTemplateSource(src mailer.TemplateSource) mailer.TemplateSource {
-	if src.Subject == "" {
-		src.Subject = DefaultReminderSubject
-	}
-	if src.TextFile == "" && src.Text == "" {
-		src.Text = defaultReminderText
-	}
-	if src.HTMLFile == "" && src.HTML == "" {
-		src.HTML = defaultReminderHTML
-	}
+	src.Purpose = "reminder"
 	return src
 }
 

@@ -5,7 +5,13 @@
 // and dry-executes them against sample [Data], so that a template that does
 // not parse or names a field that does not exist is reported with its file
 // and line when the configuration is loaded, never at send time. Built-in
-// default templates are embedded. [Build] turns a [Message] into RFC 5322
+// templates are embedded: one email per purpose (welcome, winback, generic,
+// reminder; [Purposes]) in each of [Locales], with their strings in a
+// catalog per locale (locale.go), amounts and dates written for the locale
+// ([FormatAmountIn], [FormatExpiryIn]), the coupon's [Conditions], and a
+// footer with the shop's address and the recipient's unsubscribe link.
+// They read right without a first name ([Data.NameOr], Data.Greeting) and
+// keep the code on one line on a phone. [Build] turns a [Message] into RFC 5322
 // bytes; values that come from data (names, subjects) can never add header
 // fields: CR, LF and other control characters are stripped from names and
 // subjects, addresses, Message-IDs and URLs containing them are rejected,

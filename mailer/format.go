@@ -28,6 +28,7 @@ var currencies = map[string]currencyFormat{
 	"UAH": {"₴", 2},
 	"VND": {"₫", 0},
 	"PHP": {"₱", 2},
+	"IDR": {"Rp", 0},
 	"TRY": {"₺", 2},
 }
 

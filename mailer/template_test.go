@@ -31,6 +31,28 @@ func goldenData() Data {
 	return d
 }
 
+// goldenDataIn is the golden recipient in locale, with every condition,
+// the footer and a brand colour: what a configured shop sends.
+func goldenDataIn(locale string) Data {
+	d := goldenData()
+	berlin := time.FixedZone("CET", 3600)
+	d.Amount = FormatAmountIn(locale, "percent", "15", "EUR")
+	d.Expires = FormatExpiryIn(locale, d.ExpiresAt, berlin, "")
+	d.Conditions = Conditions{
+		MinSpend:          FormatMoneyIn(locale, "20", "EUR"),
+		ExcludesSaleItems: true,
+		IndividualUse:     true,
+		Categories:        []string{"Brot", "Kuchen"},
+		OneUse:            true,
+		Email:             d.Email,
+		ValidUntil:        d.Expires + ", 23:59 (Europe/Berlin)",
+	}
+	d.UnsubscribeURL = "https://shop.example/couponbridge/unsubscribe?t=abc123"
+	d.ShopAddress = "Bäckerei & Co, Hauptstraße 1, 10115 Berlin"
+	d.BrandColor = "#b45309"
+	return d
+}
+
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
@@ -45,6 +67,39 @@ func checkGolden(t *testing.T, name, got string) {
 	}
 	if got != string(want) {
 		t.Errorf("%s differs from the golden file (go test -update rewrites it after review):\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+// TestBuiltinTemplatesGolden renders every built-in email in every locale
+// (text, HTML and subject) for a full recipient, and the generic one for a
+// minimal recipient (no name, no links), against the golden files; run
+// with -update to rewrite them after review.
+func TestBuiltinTemplatesGolden(t *testing.T) {
+	for _, purpose := range Purposes {
+		for _, locale := range Locales {
+			t.Run(purpose+"-"+locale, func(t *testing.T) {
+				tmpl, err := LoadTemplates(TemplateSource{Purpose: purpose, Locale: locale}, []string{"tier"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				d := goldenDataIn(locale)
+				subject, text, html, err := tmpl.Render(d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				name := filepath.Join("builtin", purpose+"-"+locale)
+				checkGolden(t, name+".subject.golden", subject+"\n")
+				checkGolden(t, name+".txt.golden", text)
+				checkGolden(t, name+".html.golden", html)
+				if !strings.Contains(text, d.Code) || !strings.Contains(html, d.Code) {
+					t.Errorf("code %s missing from text or HTML", d.Code)
+				}
+				// The subject's header cleaning turns no-break spaces into spaces.
+				if !strings.Contains(subject, strings.ReplaceAll(d.Amount, "\u00a0", " ")) {
+					t.Errorf("subject %q does not name the amount %s", subject, d.Amount)
+				}
+			})
+		}
 	}
 }
 
@@ -104,7 +159,7 @@ func TestDefaultHTMLIsMadeForMailClients(t *testing.T) {
 	}
 	for _, want := range []string{
 		`width="600"`, "max-width:600px", // fixed 600px layout
-		"monospace", "letter-spacing:3px", "font-size:28px", "user-select:all", // code large and easy to copy
+		"monospace", "font-size:20px", "white-space:nowrap", "user-select:all", // code on one line and easy to copy
 		`<a href="https://shop.example/?coupon=SPRING-7KQ4-M9XT"`, // apply button
 		"Valid until 31 December 2026",
 		"Bäckerei &amp; Co", // escaped

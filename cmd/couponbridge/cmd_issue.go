@@ -175,6 +175,7 @@ func issueWithConfig(ctx context.Context, env *cliEnv, cfg *Config, o *issueOpti
 	if err != nil {
 		return err
 	}
+	nameRestrictions(ctx, client, &camp, logger)
 	var sender mailSender
 	if !cc.ExportOnly {
 		if sender, err = cfg.Mail.newLedgerSender(ctx, ledger, logger); err != nil {

@@ -135,6 +135,7 @@ func runRetry(ctx context.Context, env *cliEnv, o *retryOptions, args []string) 
 	if err != nil {
 		return err
 	}
+	nameRestrictions(ctx, client, &camp, logger)
 	var mail campaign.MailSender
 	if !cc.ExportOnly {
 		sender, err := cfg.Mail.newSender(logger)

@@ -92,6 +92,14 @@ type MailConfig struct {
 	// ReverifyAfter is how old a coupon's read-back may be when its code is
 	// emailed; an older one is read back again first (campaign.IssueOptions.VerifyMaxAge).
 	ReverifyAfter time.Duration `yaml:"reverify_after"`
+	// Locale is the language of the built-in emails, their dates and
+	// amounts: en, de, fr, es, id or nl.
+	Locale string `yaml:"locale"`
+	// ShopAddress is the shop's postal address, in every email's footer.
+	ShopAddress string `yaml:"shop_address"`
+	// BrandColor (#rrggbb) and LogoURL (https) dress the built-in emails.
+	BrandColor string `yaml:"brand_color"`
+	LogoURL    string `yaml:"logo_url"`
 
 	replyTo *mailer.Address
 }
@@ -160,6 +168,9 @@ type CampaignConfig struct {
 	Reminder *ReminderConfig `yaml:"reminder"`
 
 	templates *mailer.Templates
+	// locale and purpose are the built-in email's, set by Config.validate
+	// from mail.locale and the campaign's jobs.
+	locale, purpose string
 }
 
 // CodesConfig is the shape of a campaign's codes: Prefix, then Pattern (X =
@@ -212,6 +223,9 @@ type EmailConfig struct {
 	ApplyURL string `yaml:"apply_url"`
 	// ExpiryLayout is a Go time layout for the expiry date in the email.
 	ExpiryLayout string `yaml:"expiry_layout"`
+	// Template is the built-in email: welcome, winback or generic (empty:
+	// from the kind of the campaign's job, else generic).
+	Template string `yaml:"template"`
 }
 
 // refusedKeys names keys that look like coupon settings but would loosen the
@@ -424,6 +438,7 @@ func (c *Config) validate(v *validator) {
 			v.errorf(path, "empty campaign: it needs at least a coupon section")
 			continue
 		}
+		cc.locale, cc.purpose = c.Mail.Locale, c.emailPurpose(name, cc)
 		cc.validate(v, path)
 	}
 	c.validateJobs(v)
@@ -511,6 +526,7 @@ func (m *MailConfig) validate(v *validator, emails bool) {
 	default:
 		v.errorf("mail.transport", "must be smtp or outbox, got %q", m.Transport)
 	}
+	m.validateLook(v)
 	if m.From.Address != "" {
 		if err := checkAddress(m.From.Address); err != nil {
 			v.errorf("mail.from.address", "%v", err)
@@ -663,6 +679,9 @@ func (cc *CampaignConfig) validate(v *validator, path string) {
 		v.fieldError(path, err)
 	}
 
+	if cc.Reminder != nil {
+		cc.Reminder.locale = cc.locale
+	}
 	cc.Reminder.validate(v, path+".reminder", cc.ExportOnly, cc.Email.Fields)
 	if cc.ExportOnly {
 		if v.has(path + ".email") {
@@ -681,6 +700,9 @@ func (cc *CampaignConfig) validate(v *validator, path string) {
 	}
 	if e.ExpiryLayout == "" {
 		v.errorf(epath+".expiry_layout", "must not be empty (such as \"2 January 2006\")")
+	}
+	if e.Template != "" && (e.Template == "reminder" || !mailer.ValidPurpose(e.Template)) {
+		v.errorf(epath+".template", "must be welcome, winback or generic (empty: from the campaign's job), got %q", e.Template)
 	}
 	for _, f := range e.Fields {
 		if !fieldNameRE.MatchString(f) {

@@ -20,6 +20,8 @@ type ReminderConfig struct {
 	HTMLTemplate     string `yaml:"html_template"`
 
 	templates *mailer.Templates
+	// locale is mail.locale, set by the campaign's validate.
+	locale string
 }
 
 // resolvePaths makes the template paths absolute against dir, the
@@ -47,6 +49,7 @@ func (r *ReminderConfig) templateSource() mailer.TemplateSource {
 		Subject:  r.Subject,
 		TextFile: r.TextTemplate,
 		HTMLFile: r.HTMLTemplate,
+		Locale:   r.locale,
 	})
 }
 

@@ -213,6 +213,8 @@ func (cc *CampaignConfig) templateSource() mailer.TemplateSource {
 		Subject:  cc.Email.Subject,
 		TextFile: cc.Email.TextTemplate,
 		HTMLFile: cc.Email.HTMLTemplate,
+		Purpose:  cc.purpose,
+		Locale:   cc.locale,
 	}
 }
 
@@ -284,6 +286,9 @@ func (c *Config) campaign(name string, count int) (campaign.Campaign, error) {
 			MessageIDDomain: c.Mail.messageIDDomain(),
 			Unsubscribe:     c.Mail.listUnsubscribe(),
 			OneClick:        c.Mail.Unsubscribe.OneClick,
+			ShopAddress:     c.Mail.ShopAddress,
+			BrandColor:      c.Mail.BrandColor,
+			LogoURL:         c.Mail.LogoURL,
 		}
 		if links := c.unsubscribeLinks(); links != nil {
 			camp.Mail.UnsubscribeLink = links.Link
