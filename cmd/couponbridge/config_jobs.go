@@ -426,6 +426,7 @@ func (c *Config) jobSet(ctx context.Context, ledger *campaign.Ledger, clients *p
 		return nil, err
 	}
 	set.Issue = func(ctx context.Context, camp campaign.Campaign) error {
+		nameRestrictions(ctx, client, &camp, logger)
 		res, err := issuer.Run(ctx, camp, nil)
 		if err == nil && res.Blocked != nil {
 			// Rows left because the store or the mail server could not be

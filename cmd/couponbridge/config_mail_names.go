@@ -23,6 +23,9 @@ func nameRestrictions(ctx context.Context, store restrictionNamer, camp *campaig
 	if camp.ExportOnly {
 		return
 	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	t := camp.Coupon
 	if products := append(append([]int64(nil), t.ProductIDs...), t.ExcludedProductIDs...); len(products) > 0 {
 		names, err := store.ProductNames(ctx, products)
