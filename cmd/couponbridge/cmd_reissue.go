@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -90,19 +88,7 @@ func runReissue(ctx context.Context, env *cliEnv, o *reissueOptions, args []stri
 	if cc.ExportOnly {
 		return usageErrorf("campaign %q is export-only: its codes are not emailed, so there is nothing to reissue", o.Campaign)
 	}
-	wait, err := env.ledgerWait(0)
-	if err != nil {
-		return err
-	}
-	if _, err := os.Stat(cfg.Ledger.Path); errors.Is(err, fs.ErrNotExist) {
-		return usageErrorf("no ledger at %s: nothing was issued, so there is nothing to reissue", cfg.Ledger.Path)
-	}
-	logger := pipelineLogger(env, cfg)
-	openLogger := logger
-	if wait > 0 {
-		openLogger = env.Logger
-	}
-	ledger, err := openLedgerForWrite(ctx, env, cfg.Ledger.Path, openLogger, wait)
+	ledger, logger, err := openLedgerToFinish(ctx, env, cfg, "nothing was issued, so there is nothing to reissue")
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -95,19 +96,7 @@ func runRetry(ctx context.Context, env *cliEnv, o *retryOptions, args []string) 
 	if err != nil {
 		return err
 	}
-	wait, err := env.ledgerWait(0)
-	if err != nil {
-		return err
-	}
-	if _, err := os.Stat(cfg.Ledger.Path); errors.Is(err, fs.ErrNotExist) {
-		return usageErrorf("no ledger at %s: nothing was issued, so nothing failed", cfg.Ledger.Path)
-	}
-	logger := pipelineLogger(env, cfg)
-	openLogger := logger
-	if wait > 0 {
-		openLogger = env.Logger
-	}
-	ledger, err := openLedgerForWrite(ctx, env, cfg.Ledger.Path, openLogger, wait)
+	ledger, logger, err := openLedgerToFinish(ctx, env, cfg, "nothing was issued, so nothing failed")
 	if err != nil {
 		return err
 	}
@@ -215,4 +204,28 @@ func stageText(s campaign.Stage) string {
 		return "-"
 	}
 	return string(s)
+}
+
+// openLedgerToFinish opens the ledger for a command that finishes what
+// earlier runs recorded (retry, reissue): a missing ledger is a usage error
+// that says why (missing), and the ledger is waited for as --wait says. It
+// returns the pipeline's logger too.
+func openLedgerToFinish(ctx context.Context, env *cliEnv, cfg *Config, missing string) (*campaign.Ledger, *slog.Logger, error) {
+	wait, err := env.ledgerWait(0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := os.Stat(cfg.Ledger.Path); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, usageErrorf("no ledger at %s: %s", cfg.Ledger.Path, missing)
+	}
+	logger := pipelineLogger(env, cfg)
+	openLogger := logger
+	if wait > 0 {
+		openLogger = env.Logger
+	}
+	ledger, err := openLedgerForWrite(ctx, env, cfg.Ledger.Path, openLogger, wait)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ledger, logger, nil
 }
