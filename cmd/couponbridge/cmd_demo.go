@@ -148,7 +148,16 @@ func runDemo(ctx context.Context, env *cliEnv, o *demoOptions) error {
 	}()
 	storeURL := "http://" + ln.Addr().String()
 
-	overrides := append(env.global.configOverrides(), override{"couponbridge demo", "store.url", func(c *Config) { c.Store.URL = storeURL }})
+	overrides := append(env.global.configOverrides(),
+		override{"couponbridge demo", "store.url", func(c *Config) { c.Store.URL = storeURL }},
+		// The demo's own sandbox never goes on creating after it answered
+		// (a real store's PHP may: there the hold stays twice the timeout),
+		// so codes it did not take are sent again after a short pause.
+		override{"couponbridge demo", "store.unclear_hold", func(c *Config) {
+			if c.Store.UnclearHold == 0 {
+				c.Store.UnclearHold = 2 * time.Second
+			}
+		}})
 	cfg, err := loadConfig(cfgPath, loadOptions{getenv: env.Getenv, flags: overrides})
 	if err != nil {
 		return err
@@ -185,8 +194,10 @@ func runDemo(ctx context.Context, env *cliEnv, o *demoOptions) error {
 	fmt.Fprintf(&b, "  %s status --config %s\n", cb, rel(cfgPath))
 	fmt.Fprintf(&b, "  %s export welcome --config %s --out -\n", cb, rel(cfgPath))
 	fmt.Fprintf(&b, "  %s demo --reset --faults      (the same with a misbehaving store)\n", cb)
-	fmt.Fprintf(&b, "  %s sandbox --data %s   (the store again, with its demo customers and orders,\n", cb, rel(storePath))
-	fmt.Fprintf(&b, "      at the configuration's store.url: try welcome and win-back jobs, see '%s help sandbox')\n", cb)
+	fmt.Fprintf(&b, "\nTry the welcome and win-back jobs on the same store, with its demo customers and orders:\n")
+	fmt.Fprintf(&b, "  %s sandbox --data %s --timezone %s --currency %s &\n", cb, rel(storePath), cfg.Store.Timezone, cfg.Store.Currency)
+	fmt.Fprintf(&b, "  %s run-job welcome --config %s\n", cb, rel(cfgPath))
+	fmt.Fprintf(&b, "  %s run-job winback --config %s\n", cb, rel(cfgPath))
 	fmt.Fprintf(&b, "\nFor a real store: copy %s, set store.url and your REST API key\n", rel(cfgPath))
 	fmt.Fprintf(&b, "(COUPONBRIDGE_STORE_KEY, COUPONBRIDGE_STORE_SECRET), switch mail.transport to smtp,\n")
 	fmt.Fprintf(&b, "and begin with: %s issue --config FILE --campaign welcome --recipients LIST.csv --dry-run\n", cb)
