@@ -190,7 +190,7 @@ func describeJobs(b *strings.Builder, cfg *Config, seen jobRunsSeen) {
 	}
 }
 
-const checkTimeLayout = "2006-01-02 15:04 MST"
+const checkTimeLayout = campaign.HumanTimeLayout
 
 // nextRunText says when the daemon runs a job next, as its scheduling loop
 // decides from the job's last recorded run.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/couponbridge/couponbridge/campaign"
 	"github.com/couponbridge/couponbridge/mailer"
 	"github.com/couponbridge/couponbridge/woo"
 )
@@ -119,7 +120,7 @@ func runDoctor(ctx context.Context, cfg *Config, d doctorDeps) []doctorCheck {
 			c.Fix = "set campaigns." + name + ".coupon.expiry to a date after today, or use days"
 		} else {
 			exp := cc.couponTemplate().ExpiresAt(now, cfg.Store.Location())
-			c.Detail = "a coupon issued now expires " + exp.Format("2006-01-02 15:04 MST")
+			c.Detail = "a coupon issued now expires " + exp.Format(campaign.HumanTimeLayout)
 		}
 		add(c)
 	}

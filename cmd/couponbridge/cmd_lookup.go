@@ -80,7 +80,7 @@ func trackTime(t time.Time, loc *time.Location) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return t.In(loc).Format("2006-01-02 15:04 MST")
+	return t.In(loc).Format(campaign.HumanTimeLayout)
 }
 
 func writeLookupTable(w io.Writer, r campaign.CodeLookup, now time.Time, loc *time.Location) error {

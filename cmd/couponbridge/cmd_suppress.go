@@ -176,7 +176,7 @@ func writeSuppressionsTable(w io.Writer, list []campaign.Suppression, loc *time.
 			if c == "" {
 				c = "-"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Email, s.Source, c, s.At.In(loc).Format("2006-01-02 15:04"), oneLine(s.Reason))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Email, s.Source, c, s.At.In(loc).Format(campaign.HumanTimeLayout), oneLine(s.Reason))
 		}
 		tw.Flush()
 		fmt.Fprintf(&b, "\n%d addresses get no coupon and no email.\n", len(list))

@@ -221,7 +221,7 @@ func writeSyncTable(w io.Writer, results []syncReport, loc *time.Location) error
 			if ti.Deleted {
 				what, since = "deleted or trashed in the store", ti.DeletedAt
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\n", ti.Email, ti.Code, ti.CouponID, since.In(loc).Format("2006-01-02 15:04 MST"), what)
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\n", ti.Email, ti.Code, ti.CouponID, since.In(loc).Format(campaign.HumanTimeLayout), what)
 		}
 		tw.Flush()
 	}
