@@ -59,15 +59,7 @@ func TestKillsWhileEmailingLeaveInDoubtOnlyWhatTheServerMayHaveReceived(t *testi
 
 	dir := t.TempDir()
 	const n = 120
-	var list strings.Builder
-	list.WriteString("email,first_name\n")
-	want := map[string]bool{}
-	for i := range n {
-		email := fmt.Sprintf("person%03d@example.com", i)
-		want[email] = true
-		fmt.Fprintf(&list, "%s,Person%d\n", email, i)
-	}
-	writeFile(t, filepath.Join(dir, "list.csv"), list.String())
+	want := writeCrashList(t, filepath.Join(dir, "list.csv"), n)
 	config := func(smtpPort int) string {
 		path := filepath.Join(dir, fmt.Sprintf("couponbridge-%d.yaml", smtpPort))
 		writeFile(t, path, fmt.Sprintf(`store:

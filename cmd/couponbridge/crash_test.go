@@ -55,15 +55,7 @@ func TestIssueSurvivesSIGKILL(t *testing.T) {
 
 	dir := t.TempDir()
 	const n = 240
-	var list strings.Builder
-	list.WriteString("email,first_name\n")
-	want := map[string]bool{}
-	for i := range n {
-		email := fmt.Sprintf("person%03d@example.com", i)
-		want[email] = true
-		fmt.Fprintf(&list, "%s,Person%d\n", email, i)
-	}
-	writeFile(t, filepath.Join(dir, "list.csv"), list.String())
+	want := writeCrashList(t, filepath.Join(dir, "list.csv"), n)
 	writeFile(t, filepath.Join(dir, "couponbridge.yaml"), fmt.Sprintf(`store:
   url: %s
   consumer_key: %s
@@ -237,6 +229,22 @@ func runKillable(t *testing.T, killAfter, limit time.Duration, args ...string) (
 		t.Fatalf("a run took over %v; output:\n%s", limit, out.String())
 	}
 	return 0, false, ""
+}
+
+// writeCrashList writes a recipients list of n people to path and returns
+// their addresses.
+func writeCrashList(t *testing.T, path string, n int) map[string]bool {
+	t.Helper()
+	var list strings.Builder
+	list.WriteString("email,first_name\n")
+	want := map[string]bool{}
+	for i := range n {
+		email := fmt.Sprintf("person%03d@example.com", i)
+		want[email] = true
+		fmt.Fprintf(&list, "%s,Person%d\n", email, i)
+	}
+	writeFile(t, path, list.String())
+	return want
 }
 
 func exitStatus(t *testing.T, err error) int {
