@@ -86,7 +86,9 @@ func (l *Ledger) Summary(ctx context.Context, campaign string) (Summary, error) 
 	if s.CreatedAt, err = parseTime(created); err != nil {
 		return s, err
 	}
-	rows, err := l.db.QueryContext(ctx, `SELECT state, count(*) FROM issues WHERE campaign = ? GROUP BY state`, campaign)
+	// Staged rows belong to a plan that has not finished (see stateStaged):
+	// not part of the campaign yet.
+	rows, err := l.db.QueryContext(ctx, `SELECT state, count(*) FROM issues WHERE campaign = ? AND state != 'staged' GROUP BY state`, campaign)
 	if err != nil {
 		return s, err
 	}
@@ -133,7 +135,7 @@ type CampaignInfo struct {
 // Campaigns lists the campaigns in the ledger by name.
 func (l *Ledger) Campaigns(ctx context.Context) ([]CampaignInfo, error) {
 	rows, err := l.db.QueryContext(ctx, `SELECT c.name, c.export_only, c.created_at, c.updated_at,
-		(SELECT count(*) FROM issues i WHERE i.campaign = c.name) FROM campaigns c ORDER BY c.name`)
+		(SELECT count(*) FROM issues i WHERE i.campaign = c.name AND i.state != 'staged') FROM campaigns c ORDER BY c.name`)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +162,7 @@ func (l *Ledger) Campaigns(ctx context.Context) ([]CampaignInfo, error) {
 // export. It reads in pages, so a campaign of any size streams in bounded
 // memory, and it may be stopped early.
 func (l *Ledger) Rows(ctx context.Context, campaign string) iter.Seq2[Issue, error] {
-	return l.pages(ctx, `SELECT `+issueColumns+` FROM issues WHERE campaign = ? AND id > ? ORDER BY id LIMIT ?`, campaign)
+	return l.pages(ctx, `SELECT `+issueColumns+` FROM issues WHERE campaign = ? AND state != 'staged' AND id > ? ORDER BY id LIMIT ?`, campaign)
 }
 
 // Failures yields the failed rows of a campaign, in the order they were
