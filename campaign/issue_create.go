@@ -228,7 +228,7 @@ func (r *issueRun) sendBatch(ctx context.Context, batch []pendingCoupon, done *a
 		// The request was sent: treat every item as unclear.
 		return r.settleUnclear(ctx, batch, err, done, total)
 	}
-	if err != nil && storeUnreachable(err) {
+	if err != nil && woo.IsUnreachable(err) {
 		return r.unreachable(ctx, batch, err, done, total)
 	}
 	if err != nil {
@@ -274,7 +274,7 @@ func (r *issueRun) sendBatch(ctx context.Context, batch []pendingCoupon, done *a
 			unclear, lastErr = append(unclear, p), item.Err
 		case woo.IsAuth(item.Err):
 			authErr = item.Err
-		case storeUnreachable(item.Err):
+		case woo.IsUnreachable(item.Err):
 			// Nothing reached the store: the row goes back to planned,
 			// and the stage stops instead of trying every batch.
 			ts = append(ts, toRequeued(p.row.ID, "", "not sent (store unreachable), will retry: "+errString(item.Err)))

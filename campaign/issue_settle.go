@@ -285,7 +285,7 @@ func (r *issueRun) carryOut(ctx context.Context, p pendingCoupon, s settlement, 
 			return r.lookupFailed(ctx, fmt.Errorf("trashing a second coupon %d with code of row %d: %w", x.ID, p.row.ID, err), 1)
 		}
 		r.log.Warn("second live coupon with one code found and trashed", "email", p.row.Email,
-			"coupon_id", x.ID, "kept", s.keep.ID, "code", maskCode(p.row.Code))
+			"coupon_id", x.ID, "kept", s.keep.ID, "code", MaskCode(p.row.Code))
 	}
 	switch s.kind {
 	case settleRecode:
@@ -314,7 +314,7 @@ func (r *issueRun) lookupFailed(ctx context.Context, err error, rows int) error 
 		return nil
 	}
 	r.noteError(StageCreate, err)
-	if storeUnreachable(err) {
+	if woo.IsUnreachable(err) {
 		return unreachableErr(err)
 	}
 	if !r.storeAnswered.Load() {
@@ -364,7 +364,7 @@ func (r *issueRun) checkResent(ctx context.Context, ps []pendingCoupon, ids []in
 				continue
 			}
 			r.log.Warn("second live coupon with one code found and trashed", "email", p.row.Email,
-				"coupon_id", x.ID, "kept", ids[i], "code", maskCode(p.row.Code))
+				"coupon_id", x.ID, "kept", ids[i], "code", MaskCode(p.row.Code))
 		}
 	}
 	return r.record(ctx, done, total, ts...)
@@ -375,19 +375,6 @@ func isAlreadyTrashed(err error) bool {
 	var ae *woo.APIError
 	return errors.As(err, &ae) && ae.Code == "woocommerce_rest_already_trashed"
 }
-
-// maskCode shows enough of a live code to recognise it in a log, not to
-// use it.
-func maskCode(code string) string {
-	if len(code) <= 4 {
-		return "****"
-	}
-	return strings.Repeat("*", len(code)-4) + code[len(code)-4:]
-}
-
-// storeUnreachable reports whether err says the store could not be reached
-// at all (connection refused, no route, DNS, TLS).
-func storeUnreachable(err error) bool { return woo.IsUnreachable(err) }
 
 // unreachableErr is the error that stops a stage when the store could not
 // be reached; it wraps the cause and says "store unreachable" once.

@@ -133,6 +133,9 @@ func TestMailOutcomeUnknownBecomesUnconfirmedNotResent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if res.ThisRun.Unconfirmed != 1 || res.Count(StateUnconfirmed) != 1 {
+		t.Errorf("first run: %+v, summary %v; want the lost message unconfirmed at once", res.ThisRun, res.Counts)
+	}
 	// A later run must leave it alone too.
 	res, err = h.issuer(opts, nil, nil).Run(ctx, c, nil)
 	if err != nil {

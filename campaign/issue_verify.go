@@ -93,7 +93,7 @@ func (r *issueRun) verifyPage(ctx context.Context, rows []Issue) error {
 		if ctx.Err() == nil {
 			r.noteError(StageVerify, err)
 		}
-		if storeUnreachable(err) {
+		if woo.IsUnreachable(err) {
 			return unreachableErr(err)
 		}
 		return fmt.Errorf("reading back coupons: %w", err)

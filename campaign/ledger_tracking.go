@@ -66,10 +66,6 @@ func (t TrackedIssue) ExpiryNow() time.Time {
 	return t.ExpiresAt
 }
 
-// trackingColumns follow issueColumns in trackedSelect, in scanTracked's order.
-const trackingColumns = `t.usage_count, t.redeemed_at, t.use_returned, t.use_returned_at, t.store_presence, t.deleted_at,
-	t.store_changes, t.changed_at, t.store_expires_at, t.synced_at, t.pruned_at, t.reminder_state, t.reminded_at, t.reminder_error`
-
 // trackedSelect selects issues with their (possibly missing) tracking row.
 var trackedSelect = func() string {
 	cols := strings.Split(issueColumns, ",")

@@ -421,7 +421,7 @@ func threadIDs(inReplyTo string, refs []string) (string, string, error) {
 		}
 		id, err := messageIDValue(r, "")
 		if err != nil {
-			return "", "", fmt.Errorf("References: %w", err)
+			return "", "", fmt.Errorf("header References: %w", err)
 		}
 		out = append(out, "<"+id+">")
 	}

@@ -26,7 +26,6 @@ type request struct {
 	body      map[string]json.RawMessage // JSON object body, nil when none
 	form      url.Values                 // form-encoded body
 	key       *apiKey                    // authenticated key, nil when anonymous
-	authErr   *wpError                   // an authentication error found before dispatch
 	baseURL   string                     // scheme://host[/subfolder] for links
 	itemDelay time.Duration
 	// partialAt is the create item at which a PartialSave fault kills the
